@@ -1,0 +1,1 @@
+"""The service: settings, channel adapters, router, admin API, scheduler, CLI."""

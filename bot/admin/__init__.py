@@ -1,0 +1,23 @@
+"""The admin API under /admin: bearer-token JSON calls, one module per resource."""
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from bot.admin import groups, orders, products
+
+
+def make_router(settings) -> APIRouter:
+    def authorized(request: Request) -> None:
+        token = settings.admin_token
+        if not token:
+            raise HTTPException(404, "Not Found")
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    router = APIRouter(prefix="/admin", dependencies=[Depends(authorized)])
+    for module in (products, groups, orders):
+        router.include_router(module.router)
+    return router

@@ -1,0 +1,92 @@
+"""create_app(settings): the HTTP service — health, metrics, the three channels and the admin API."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Callable
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from bot import admin
+from bot.channels import bridge, wechat, wecom
+from bot.dispatch import Dispatcher, utcnow
+from bot.limits import BodyLimitMiddleware
+from bot.metrics import Metrics
+from bot.settings import Settings
+from storage.db import Database, mask_url
+from storage.tables import outbox
+
+log = logging.getLogger("tuanbot")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    scheduler=None,
+) -> FastAPI:
+    """Builds the app. `scheduler` (bot.scheduler.Scheduler or None) starts and stops with it."""
+    db = db or Database(settings.database_url)
+    metrics = Metrics()
+    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, metrics=metrics, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        log.info("tuanbot started", extra={"channels": enabled_channels(settings), "database": mask_url(db.url)})
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
+            db.dispose()
+
+    app = FastAPI(title="tuanbot", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BodyLimitMiddleware)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    app.state.metrics = metrics
+    app.state.dispatcher = dispatcher
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz():
+        if await run_in_threadpool(db.ping):
+            return {"status": "ready"}
+        return JSONResponse({"status": "database unavailable"}, status_code=503)
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics_endpoint():
+        try:
+            with db.read() as conn:
+                counts = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+        except Exception:
+            counts = {}
+        return Response(metrics.render(counts), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    app.include_router(bridge.make_router(settings, dispatcher.handle))
+    app.include_router(wechat.make_router(settings, dispatcher.process))
+    app.include_router(wecom.make_router(settings, dispatcher.process))
+    app.include_router(admin.make_router(settings))
+    return app
+
+
+def enabled_channels(settings: Settings) -> list[str]:
+    out = []
+    if settings.bridge_secret:
+        out.append("bridge")
+    if settings.wechat_token:
+        out.append("wechat")
+    if settings.wecom_token:
+        out.append("wecom")
+    return out

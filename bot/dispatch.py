@@ -1,0 +1,153 @@
+"""Handling one Message: dedupe, route, act and reply inside one unit of work; log and count it."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Connection
+
+from bot.router import Routed, nearest_command, route
+from catalog.groups import effective_role, ensure_group, get_group
+from handlers.context import Ctx, Message, Reply, UserError
+from storage.db import Database
+from storage.inbound import DuplicateMessage, record_inbound, save_reply, stored_reply
+from storage.outbox import enqueue
+
+log = logging.getLogger("tuanbot.messages")
+
+APOLOGY = ("抱歉，出了点问题，请稍后再试。", "Sorry, something went wrong. Please try again in a moment.")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Handled:
+    reply: Reply
+    duplicate: bool
+    outcome: str
+
+
+class Dispatcher:
+    """Turns a Message into a Reply. Everything a message changes commits together with its
+    dedupe record and its reply, or nothing does."""
+
+    def __init__(self, db: Database, *, owners: frozenset[str], tz: ZoneInfo, metrics=None,
+                 clock: Callable[[], datetime] = utcnow):
+        self.db = db
+        self.owners = owners
+        self.tz = tz
+        self.metrics = metrics
+        self.clock = clock
+        self._known_groups: set[str] = set()  # groups whose row exists: skip the upsert
+
+    def process(self, msg: Message) -> Reply:
+        return self.handle(msg).reply
+
+    def handle(self, msg: Message) -> Handled:
+        started = time.perf_counter()
+        now = self.clock()
+        routed = None if msg.event else route(msg.text, is_private=msg.is_private, mentions_bot=msg.mentions_bot)
+        command = msg.event or (routed.command.name if routed and routed.command else ("unknown" if routed else None))
+        lang = routed.lang if routed else "zh"
+        orders_placed = 0
+        try:
+            with self.db.begin() as conn:
+                row_id = record_inbound(
+                    conn,
+                    channel=msg.channel,
+                    msg_id=msg.msg_id,
+                    group_id=msg.chat_id,
+                    sender_id=(msg.member_id or msg.sender_id) if msg.event else msg.sender_id,
+                    kind="event" if msg.event else "text",
+                    event=msg.event,
+                    inviter_id=msg.inviter_id,
+                    is_command=routed is not None,
+                    command=command,
+                    received_at=now,
+                )
+                if not msg.is_private and msg.chat_id not in self._known_groups:
+                    ensure_group(conn, msg.chat_id, msg.chat_name, now)
+                ctx = Ctx(conn, msg, lang, msg.sender_role, now, self.tz)
+                outcome = self._act(ctx, routed)
+                if ctx.reply.texts:
+                    save_reply(conn, row_id, ctx.reply.texts)
+                for group_id, text in ctx.outgoing:
+                    enqueue(conn, group_id, text, now, source=command)
+                orders_placed = ctx.orders_placed
+            if not msg.is_private:
+                self._known_groups.add(msg.chat_id)
+            handled = Handled(ctx.reply, False, outcome)
+        except DuplicateMessage:
+            with self.db.read() as conn:
+                texts = stored_reply(conn, msg.channel, msg.msg_id) or []
+            handled = Handled(Reply(texts), True, "duplicate")
+        except Exception:
+            log.exception("handler failed", extra=_fields(msg, command, "error", started))
+            handled = Handled(Reply([APOLOGY[1] if lang == "en" else APOLOGY[0]]), False, "error")
+        self._observe(msg, command, handled, started, orders_placed)
+        return handled
+
+    def _act(self, ctx: Ctx, routed: Routed | None) -> str:
+        msg = ctx.msg
+        if msg.event == "member_joined":
+            name = msg.member_name or msg.member_id or ""
+            ctx.say(f"欢迎 {name} 加入！发送“帮助”看看我能做什么。")
+            return "event"
+        if msg.event or routed is None:
+            return "ignored"
+        cmd = routed.command
+        if cmd is None:
+            near = nearest_command(routed.word, routed.lang)
+            ctx.say(
+                f"没有“{routed.word}”这个命令。你是不是想用“{near}”？发送“帮助”查看全部命令。",
+                f"There is no command \"{routed.word}\". Did you mean \"{near}\"? Send \"help\" for all commands.",
+            )
+            return "unknown"
+        if cmd.staff or cmd.name == "help":
+            ctx.role = self._role(ctx.conn, msg)
+        elif msg.sender_id in self.owners:
+            ctx.role = "owner"
+        try:
+            if cmd.staff and not ctx.is_staff:
+                word = cmd.zh[0] if ctx.lang == "zh" else cmd.en[0]
+                raise UserError(f"只有群主或管理员可以用“{word}”。", f"Only the group owner or an admin can use \"{word}\".")
+            args = cmd.parse(routed.rest)
+            if cmd.writes:
+                with ctx.conn.begin_nested():  # a refusal part-way rolls back to here
+                    cmd.run(ctx, args)
+            else:
+                cmd.run(ctx, args)
+        except UserError as e:
+            ctx.reply.texts.clear()
+            ctx.outgoing.clear()
+            ctx.orders_placed = 0
+            ctx.reply.texts.append(e.text(ctx.lang))
+            return "rejected"
+        return "ok" if ctx.reply.texts else "ignored"
+
+    def _role(self, conn: Connection, msg: Message) -> str:
+        group = None if msg.is_private else get_group(conn, msg.chat_id)
+        return effective_role(msg.sender_role, msg.sender_id, group, self.owners)
+
+    def _observe(self, msg: Message, command: str | None, handled: Handled, started: float, orders: int) -> None:
+        if handled.outcome != "error":
+            log.info("message handled", extra=_fields(msg, command, handled.outcome, started))
+        if self.metrics is not None:
+            self.metrics.observe_message(msg.channel, handled.outcome, time.perf_counter() - started, orders)
+
+
+def _fields(msg: Message, command: str | None, outcome: str, started: float) -> dict:
+    return {
+        "msg_id": msg.msg_id,
+        "channel": msg.channel,
+        "group": msg.chat_id,
+        "command": command,
+        "outcome": outcome,
+        "ms": round((time.perf_counter() - started) * 1000, 2),
+    }

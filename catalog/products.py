@@ -1,0 +1,291 @@
+"""Products and their quantity ladders: validation, upsert, search, and atomic stock moves."""
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from pricing.tiers import ladder_unit_price
+from storage.tables import product_tiers, products
+
+CODE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
+MAX_STOCK = 10_000_000
+
+
+class ProductError(ValueError):
+    """A product field that cannot be accepted; `field` names it for a 422 or an import line."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+class DuplicateCode(ValueError):
+    pass
+
+
+@dataclass
+class Product:
+    id: int
+    code: str
+    name: str
+    description: str
+    category: str
+    price_fen: int
+    market_price_fen: int | None
+    stock: int
+    active: bool
+    ladder: list[tuple[int, int]] = field(default_factory=list)  # (min_qty, price_fen), rising
+
+    def unit_price(self, qty: int) -> int:
+        return ladder_unit_price(self.price_fen, self.ladder, qty)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "description": self.description,
+            "category": self.category,
+            "price_fen": self.price_fen,
+            "market_price_fen": self.market_price_fen,
+            "stock": self.stock,
+            "active": self.active,
+            "tiers": [{"min_qty": q, "price_fen": p} for q, p in self.ladder],
+        }
+
+
+def normalize_code(code: str) -> str:
+    """Codes are matched case-insensitively, full-width letters included: `ａ１２` is `A12`."""
+    return unicodedata.normalize("NFKC", code).strip().upper()
+
+
+# ---- validation: one place for the admin API, the importer and the demo catalog ----------------
+
+FIELDS = ("code", "name", "description", "category", "price_fen", "market_price_fen", "stock", "active", "tiers")
+
+
+def validate_product(raw: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Checks a product dict (SPEC section 5 shape); returns clean fields. `partial` for PATCH."""
+    unknown = set(raw) - set(FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ProductError(name, "is not a product field")
+    out: dict[str, Any] = {}
+    required = () if partial else ("code", "name", "price_fen")
+    for name in required:
+        if raw.get(name) in (None, ""):
+            raise ProductError(name, "is required")
+    if "code" in raw:
+        code = raw["code"]
+        if not isinstance(code, str) or not CODE_RE.match(normalize_code(code)):
+            raise ProductError("code", "must be 1 to 32 letters and digits")
+        out["code"] = normalize_code(code)
+    if "name" in raw:
+        name = raw["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ProductError("name", "must be a text of 1 to 200 characters")
+        out["name"] = name.strip()
+    for name in ("description", "category"):
+        if name in raw:
+            value = raw[name] if raw[name] is not None else ""
+            if not isinstance(value, str) or len(value) > (2000 if name == "description" else 100):
+                raise ProductError(name, "must be a text")
+            out[name] = value.strip()
+    if "price_fen" in raw:
+        out["price_fen"] = _whole(raw["price_fen"], "price_fen", minimum=1)
+    if "market_price_fen" in raw:
+        mp = raw["market_price_fen"]
+        out["market_price_fen"] = None if mp is None else _whole(mp, "market_price_fen", minimum=1)
+    if "stock" in raw:
+        out["stock"] = _whole(raw["stock"], "stock", minimum=0, maximum=MAX_STOCK)
+    if "active" in raw:
+        if not isinstance(raw["active"], bool):
+            raise ProductError("active", "must be true or false")
+        out["active"] = raw["active"]
+    if "tiers" in raw:
+        out["tiers"] = _ladder(raw["tiers"])
+    price = out.get("price_fen")
+    if price is not None and out.get("tiers"):
+        for min_qty, tier_price in out["tiers"]:
+            if tier_price >= price:
+                raise ProductError("tiers", f"the price from {min_qty} pieces must be below the product price")
+    return out
+
+
+def _whole(value: Any, name: str, *, minimum: int, maximum: int = 10**12) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProductError(name, "must be a whole number")
+    if not minimum <= value <= maximum:
+        raise ProductError(name, f"must be between {minimum} and {maximum}")
+    return value
+
+
+def _ladder(raw: Any) -> list[tuple[int, int]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ProductError("tiers", "must be a list of {min_qty, price_fen}")
+    ladder = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) != {"min_qty", "price_fen"}:
+            raise ProductError("tiers", "each tier needs exactly min_qty and price_fen")
+        ladder.append((_whole(item["min_qty"], "tiers", minimum=2), _whole(item["price_fen"], "tiers", minimum=1)))
+    ladder.sort()
+    for (q1, p1), (q2, p2) in zip(ladder, ladder[1:]):
+        if q1 == q2:
+            raise ProductError("tiers", f"min_qty {q1} appears twice")
+        if p2 >= p1:
+            raise ProductError("tiers", "prices must fall as min_qty rises")
+    return ladder
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+_COLUMNS = (
+    products.c.id,
+    products.c.code,
+    products.c.name,
+    products.c.description,
+    products.c.category,
+    products.c.price_fen,
+    products.c.market_price_fen,
+    products.c.stock,
+    products.c.active,
+)
+
+
+def _product(row, ladder=()) -> Product:
+    return Product(*row[:9], ladder=list(ladder))
+
+
+def _ladders(conn: Connection, ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    out: dict[int, list[tuple[int, int]]] = {i: [] for i in ids}
+    if ids:
+        rows = conn.execute(
+            select(product_tiers.c.product_id, product_tiers.c.min_qty, product_tiers.c.price_fen)
+            .where(product_tiers.c.product_id.in_(ids))
+            .order_by(product_tiers.c.product_id, product_tiers.c.min_qty)
+        )
+        for pid, q, p in rows:
+            out[pid].append((q, p))
+    return out
+
+
+def get_product(conn: Connection, code: str, *, with_ladder: bool = True) -> Product | None:
+    row = conn.execute(select(*_COLUMNS).where(products.c.code == normalize_code(code))).first()
+    if row is None:
+        return None
+    return _product(row, _ladders(conn, [row.id])[row.id] if with_ladder else ())
+
+
+def get_product_by_id(conn: Connection, product_id: int) -> Product | None:
+    row = conn.execute(select(*_COLUMNS).where(products.c.id == product_id)).first()
+    return None if row is None else _product(row, _ladders(conn, [row.id])[row.id])
+
+
+def search_products(conn: Connection, word: str, *, offset: int, limit: int) -> tuple[list[Product], bool]:
+    """Active products whose code, name, category or description holds the word; (page, more after it)."""
+    q = select(*_COLUMNS).where(products.c.active.is_(True))
+    word = word.strip()
+    if word:
+        like = f"%{_escape_like(word.lower())}%"
+        q = q.where(
+            or_(
+                func.lower(products.c.code).like(like, escape="\\"),
+                func.lower(products.c.name).like(like, escape="\\"),
+                func.lower(products.c.category).like(like, escape="\\"),
+                func.lower(products.c.description).like(like, escape="\\"),
+            )
+        )
+    rows = conn.execute(q.order_by(products.c.code).offset(offset).limit(limit + 1)).all()
+    return [_product(r) for r in rows[:limit]], len(rows) > limit
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def nearest_codes(conn: Connection, code: str, n: int = 3) -> list[str]:
+    """Codes that look like a mistyped one (A21 for A12), for the "did you mean" sentence."""
+    codes = conn.execute(select(products.c.code).where(products.c.active.is_(True))).scalars().all()
+    return difflib.get_close_matches(normalize_code(code), codes, n=n, cutoff=0.4)
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+def create_product(conn: Connection, data: dict[str, Any], now: datetime) -> Product:
+    if conn.execute(select(products.c.id).where(products.c.code == data["code"])).first():
+        raise DuplicateCode(data["code"])
+    values = {k: v for k, v in data.items() if k != "tiers"}
+    values.setdefault("description", "")
+    values.setdefault("category", "")
+    values.setdefault("stock", 0)
+    values.setdefault("active", True)
+    pid = conn.execute(insert(products).values(**values, created_at=now, updated_at=now)).inserted_primary_key[0]
+    _replace_ladder(conn, pid, data.get("tiers") or [])
+    return get_product_by_id(conn, pid)
+
+
+def update_product(conn: Connection, code: str, data: dict[str, Any], now: datetime) -> Product | None:
+    """PATCH semantics: only the given fields change. None when there is no such product."""
+    current = get_product(conn, code)
+    if current is None:
+        return None
+    data = {k: v for k, v in data.items() if k != "code"}
+    price = data.get("price_fen", current.price_fen)
+    ladder = data.get("tiers", current.ladder)
+    for min_qty, tier_price in ladder:
+        if tier_price >= price:
+            raise ProductError("tiers", f"the price from {min_qty} pieces must be below the product price")
+    values = {k: v for k, v in data.items() if k != "tiers"}
+    conn.execute(update(products).where(products.c.id == current.id).values(**values, updated_at=now))
+    if "tiers" in data:
+        _replace_ladder(conn, current.id, data["tiers"])
+    return get_product_by_id(conn, current.id)
+
+
+def upsert_product(conn: Connection, data: dict[str, Any], now: datetime) -> str:
+    """Insert or update by code; returns "added" or "updated"."""
+    if conn.execute(select(products.c.id).where(products.c.code == data["code"])).first() is None:
+        create_product(conn, data, now)
+        return "added"
+    update_product(conn, data["code"], data, now)
+    return "updated"
+
+
+def _replace_ladder(conn: Connection, product_id: int, ladder: list[tuple[int, int]]) -> None:
+    conn.execute(delete(product_tiers).where(product_tiers.c.product_id == product_id))
+    if ladder:
+        conn.execute(
+            insert(product_tiers),
+            [{"product_id": product_id, "min_qty": q, "price_fen": p} for q, p in ladder],
+        )
+
+
+def take_stock(conn: Connection, product_id: int, qty: int) -> bool:
+    """Atomically take qty pieces; False (and nothing taken) when fewer are left.
+
+    One conditional UPDATE checked by its rowcount: the database decides, so two processes
+    can never both take the last piece (no read-modify-write).
+    """
+    result = conn.execute(
+        update(products)
+        .where(and_(products.c.id == product_id, products.c.stock >= qty))
+        .values(stock=products.c.stock - qty)
+    )
+    return result.rowcount == 1
+
+
+def return_stock(conn: Connection, product_id: int, qty: int) -> None:
+    conn.execute(update(products).where(products.c.id == product_id).values(stock=products.c.stock + qty))
+
+
+def stock_left(conn: Connection, product_id: int) -> int:
+    return conn.execute(select(products.c.stock).where(products.c.id == product_id)).scalar_one()

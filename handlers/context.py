@@ -1,0 +1,99 @@
+"""The one normalized message every channel produces, the reply it takes back, and what a handler sees."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROLES = ("member", "admin", "owner")
+STAFF_ROLES = ("admin", "owner")
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a channel adapter makes of one request. Handlers never see XML, JSON or HTTP."""
+
+    channel: str  # "bridge" | "wechat" | "wecom" | "console"
+    chat_id: str  # the group id; in a private chat "<channel>:<sender id>"
+    sender_id: str
+    text: str = ""
+    msg_id: str = ""
+    sender_role: str = "member"  # the role the channel itself carries
+    sent_at: datetime | None = None
+    is_private: bool = False  # the WeChat channels: the sender's own chat with the shop
+    mentions_bot: bool = False
+    chat_name: str | None = None
+    sender_name: str | None = None
+    event: str | None = None  # "member_joined"; None for a text
+    member_id: str | None = None
+    member_name: str | None = None
+    inviter_id: str | None = None
+
+
+@dataclass
+class Reply:
+    """What goes back into the chat the message came from; empty: say nothing."""
+
+    texts: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.texts)
+
+    def to_json(self) -> list[dict[str, str]]:
+        return [{"text": t} for t in self.texts]
+
+
+class UserError(Exception):
+    """One clear sentence for the sender; the unit of work rolls back, nothing changes."""
+
+    def __init__(self, zh: str, en: str | None = None):
+        super().__init__(zh)
+        self.zh = zh
+        self.en = en if en is not None else zh
+
+    def text(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass
+class Ctx:
+    """One message being handled: its connection (the unit of work), who sent it, when, in which language."""
+
+    conn: Any  # sqlalchemy Connection inside the message's transaction
+    msg: Message
+    lang: str  # "zh" or "en": the language of the command word used
+    role: str  # effective role: channel role, TUANBOT_OWNERS and the group's owners combined
+    now: datetime  # aware UTC
+    tz: ZoneInfo
+    reply: Reply = field(default_factory=Reply)
+    # Messages to groups other than the one this message came from (or caused with no chat to answer):
+    # (group_id, text). The dispatcher writes them to the outbox in the same transaction.
+    outgoing: list[tuple[str, str]] = field(default_factory=list)
+    orders_placed: int = 0  # for the tuanbot_orders_total metric, counted once the transaction commits
+
+    @property
+    def group_id(self) -> str:
+        return self.msg.chat_id
+
+    @property
+    def user_id(self) -> str:
+        return self.msg.sender_id
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    def t(self, zh: str, en: str) -> str:
+        return en if self.lang == "en" else zh
+
+    def say(self, zh: str, en: str | None = None) -> None:
+        self.reply.texts.append(self.t(zh, en if en is not None else zh))
+
+    def tell_group(self, group_id: str, text: str) -> None:
+        """Tell a group something: in the reply when the message came from that group, else through the outbox."""
+        if not self.msg.is_private and group_id == self.msg.chat_id:
+            self.reply.texts.append(text)
+        else:
+            self.outgoing.append((group_id, text))

@@ -1,0 +1,20 @@
+"""帮助/help: the commands this sender may use, in the language they asked in."""
+from __future__ import annotations
+
+from handlers.context import Ctx
+
+
+def show_help(ctx: Ctx, _args: None) -> None:
+    from handlers.registry import COMMANDS  # the registry imports this module
+
+    lang = 0 if ctx.lang == "zh" else 1
+    lines = [ctx.t("可用命令：", "Commands:")]
+    for cmd in COMMANDS:
+        if not cmd.listed or (cmd.staff and not ctx.is_staff):
+            continue
+        word = cmd.zh[0] if lang == 0 else cmd.en[0]
+        usage = f" {cmd.usage[lang]}" if cmd.usage[lang] else ""
+        lines.append(f"{word}{usage} — {cmd.summary[lang]}")
+    if not ctx.msg.is_private:
+        lines.append(ctx.t("命令前可加 / 或 #，也可以 @我。", "Commands may start with / or #, or mention me."))
+    ctx.reply.texts.append("\n".join(lines))

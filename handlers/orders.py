@@ -1,0 +1,86 @@
+"""下单/buy, 我的订单/orders and 取消/cancel: a member's own orders."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.orders import CancelRefused, OutOfStock, cancel_order, list_orders, parse_order_no, place_order
+from handlers.args import quantity, require, tokens
+from handlers.browse import find_product
+from handlers.context import Ctx, UserError
+from pricing.money import fmt
+
+STATUS = {
+    "pending": ("待付款", "pending"),
+    "confirmed": ("已确认", "confirmed"),
+    "cancelled": ("已取消", "cancelled"),
+}
+
+
+@dataclass(frozen=True)
+class BuyArgs:
+    code: str
+    qty: int
+
+
+def parse_buy(rest: str) -> BuyArgs:
+    args = tokens(rest)
+    code = require(args[0] if args else None, "请写上商品编码，例如：下单 A12 2", "Give a product code, e.g. buy A12 2")
+    if len(args) > 2:
+        raise UserError("格式：下单 编码 [数量]，例如：下单 A12 2", "Usage: buy CODE [QTY], e.g. buy A12 2")
+    return BuyArgs(code, quantity(args[1] if len(args) > 1 else None))
+
+
+def buy(ctx: Ctx, a: BuyArgs) -> None:
+    product = find_product(ctx, a.code)
+    try:
+        order, q = place_order(ctx.conn, group_id=ctx.group_id, user_id=ctx.user_id, product=product, qty=a.qty, now=ctx.now)
+    except OutOfStock as e:
+        raise UserError(
+            f"库存不足：{product.code} 只剩 {e.left} 件。" if e.left else f"{product.code} 已经卖完了。",
+            f"Not enough stock: only {e.left} of {product.code} left." if e.left else f"{product.code} is sold out.",
+        ) from None
+    ctx.orders_placed += 1
+    no = order.order_no
+    zh = f"下单成功！订单号 {no}：{product.name} ×{a.qty}，单价 {fmt(q.unit_price_fen)}，合计 {fmt(q.total_fen)}"
+    en = f"Order {no} placed: {product.name} ×{a.qty} at {fmt(q.unit_price_fen)} each, total {fmt(q.total_fen)}"
+    if q.saving_fen > 0:
+        label = {"ladder": ("阶梯价", "ladder price"), "deal": ("本群特价", "group deal")}.get(q.source, ("", ""))
+        zh += f"（{label[0]}），比原价省 {fmt(q.saving_fen)}"
+        en += f" ({label[1]}), you save {fmt(q.saving_fen)}"
+    ctx.say(zh + f"。取消请发“取消 {no}”。", en + f". To cancel: cancel {no}")
+
+
+def my_orders(ctx: Ctx, _args: None) -> None:
+    mine = list_orders(ctx.conn, group_id=ctx.group_id, user_id=ctx.user_id, limit=10)
+    if not mine:
+        ctx.say("你在本群还没有订单。", "You have no orders in this group yet.")
+        return
+    lines = [ctx.t("你的订单（最近 10 笔）：", "Your orders (latest 10):")]
+    for o in mine:
+        status = STATUS.get(o.status, (o.status, o.status))
+        lines.append(f"{o.order_no} {o.product_name} ×{o.quantity} {fmt(o.total_fen)} {ctx.t(*status)}")
+    ctx.reply.texts.append("\n".join(lines))
+
+
+def parse_cancel(rest: str) -> int:
+    args = tokens(rest)
+    text = require(args[0] if args else None, "请写上订单号，例如：取消 D17", "Give an order number, e.g. cancel D17")
+    order_id = parse_order_no(text)
+    if order_id is None:
+        raise UserError(f"“{text}”不是订单号，订单号像 D17 这样。", f"\"{text}\" is not an order number; they look like D17.")
+    return order_id
+
+
+def cancel(ctx: Ctx, order_id: int) -> None:
+    try:
+        order = cancel_order(ctx.conn, order_id, ctx.user_id, ctx.now)
+    except CancelRefused as e:
+        no = f"D{order_id}"
+        if e.reason == "missing":
+            raise UserError(f"你没有订单 {no}。发送“我的订单”查看。", f"You have no order {no}. Send \"orders\" to see yours.") from None
+        status = STATUS.get(e.status, (e.status, e.status))
+        raise UserError(f"订单 {no} {status[0]}，不能取消。", f"Order {no} is {status[1]} and cannot be cancelled.") from None
+    ctx.say(
+        f"已取消订单 {order.order_no}（{order.product_name} ×{order.quantity}），库存已退回。",
+        f"Order {order.order_no} ({order.product_name} ×{order.quantity}) cancelled.",
+    )

@@ -1,0 +1,54 @@
+"""Every command in one table: its Chinese and English words, who may use it, its parser and handler."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from handlers import browse, help, orders
+from handlers.args import no_args, rest_text
+from handlers.context import Ctx
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    zh: tuple[str, ...]  # command words, the first is shown in help
+    en: tuple[str, ...]
+    run: Callable[[Ctx, Any], None]
+    parse: Callable[[str], Any] = no_args  # the text after the word -> args; raises UserError
+    staff: bool = False  # owner or admin only
+    writes: bool = False  # runs in a savepoint: a refusal part-way changes nothing
+    usage: tuple[str, str] = ("", "")  # (zh, en) argument hint for help
+    summary: tuple[str, str] = ("", "")  # (zh, en) one line for help
+    listed: bool = True  # shown in help
+
+
+COMMANDS: list[Command] = [
+    Command("help", ("帮助",), ("help",), help.show_help, summary=("查看可用命令", "the commands you can use")),
+    Command(
+        "browse", ("商品",), ("browse",), browse.browse, parse=rest_text,
+        usage=("[词]", "[word]"), summary=("浏览在售商品", "products on sale"),
+    ),
+    Command("more", ("更多",), ("more",), browse.more, listed=False),
+    Command(
+        "info", ("详情",), ("info",), browse.info, parse=browse.parse_info,
+        usage=("编码", "CODE"), summary=("商品详情与阶梯价", "one product with its ladder prices"),
+    ),
+    Command(
+        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy, writes=True,
+        usage=("编码 [数量]", "CODE [N]"), summary=("下单，买得越多越便宜", "order; the more you buy, the cheaper"),
+    ),
+    Command("orders", ("我的订单",), ("orders",), orders.my_orders, summary=("我的订单", "your orders here")),
+    Command(
+        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel, writes=True,
+        usage=("订单号", "ORDER"), summary=("取消待付款的订单", "cancel a pending order"),
+    ),
+]
+
+BY_WORD: dict[str, tuple[Command, str]] = {}
+for _cmd in COMMANDS:
+    for _w in _cmd.zh:
+        BY_WORD[_w] = (_cmd, "zh")
+    for _w in _cmd.en:
+        BY_WORD[_w.lower()] = (_cmd, "en")
+BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}

@@ -1,0 +1,1 @@
+"""Pure price rules over integer fen: money formatting, ladders, group-buy tiers, quotes. Standard library only."""

@@ -1,0 +1,29 @@
+"""Money is integer fen (1/100 yuan); this module is the one place that turns it into text and back."""
+from __future__ import annotations
+
+import re
+
+_YUAN = re.compile(r"^\s*[¥￥]?\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
+
+
+def fmt(fen: int) -> str:
+    """`¥89.00`, `¥1234.50`, `-¥3.00`."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(int(fen))
+    return f"{sign}¥{fen // 100}.{fen % 100:02d}"
+
+
+def parse_yuan(text: str) -> int | None:
+    """`199`, `199.5`, `199.00`, `¥199` -> fen; anything else (negative, three decimals, words) -> None."""
+    m = _YUAN.match(text)
+    if not m:
+        return None
+    whole, frac = m.group(1), (m.group(2) or "")
+    return int(whole) * 100 + int(frac.ljust(2, "0") or 0)
+
+
+def percent_off(price_fen: int, reference_fen: int) -> int:
+    """Whole percent saved against a reference price, rounded down; 0 when there is no saving."""
+    if reference_fen <= 0 or price_fen >= reference_fen:
+        return 0
+    return (reference_fen - price_fen) * 100 // reference_fen

@@ -1,0 +1,98 @@
+"""Engines and the unit of work: one short transaction per message, on SQLite or PostgreSQL."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+
+
+class Database:
+    """One database: its engine, and `begin()`, the unit of work every data function runs inside.
+
+    Data functions take the Connection and never commit; `begin()` commits when the block ends
+    and rolls back whole when it raises.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10):
+        self.url = url
+        self.dialect = make_url(url).get_backend_name()
+        self.engine = _make_engine(url, pool_size)
+        # SQLite takes one writer at a time. Waiting on a Python lock is fair and costs nothing,
+        # where SQLite's busy handler sleeps and polls (bad for p99 under 32 connections);
+        # other processes still queue on the file lock through busy_timeout.
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._reader = self.engine.execution_options(tuanbot_read_only=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction: committed at the end of the block, rolled back if it raises."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock:
+            with self.engine.begin() as conn:
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (on SQLite it takes no write lock)."""
+        with self._reader.begin() as conn:
+            yield conn
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _make_engine(url: str, pool_size: int) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy's "begin" event below decide how each transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if u.database and u.database != ":memory:":
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_on_begin(conn):
+        # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading
+        # a read lock; read-only transactions start deferred and never block writers (WAL).
+        if conn.get_execution_options().get("tuanbot_read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password hidden, for logs."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,62 @@
+"""Inbound message records: insert-first dedupe, the stored reply for duplicates, and the activity log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from storage.tables import inbound_messages
+
+
+class DuplicateMessage(Exception):
+    """This (channel, msg_id) was recorded before; the caller rolls back and answers the stored reply."""
+
+
+def record_inbound(
+    conn: Connection,
+    *,
+    channel: str,
+    msg_id: str,
+    group_id: str,
+    sender_id: str,
+    kind: str,
+    received_at: datetime,
+    is_command: bool = False,
+    command: str | None = None,
+    event: str | None = None,
+    inviter_id: str | None = None,
+) -> int:
+    """Insert first: the unique (channel, msg_id) makes a concurrent copy wait for this transaction
+    and then fail, so a message is acted on once however many copies arrive at the same time."""
+    try:
+        return conn.execute(
+            inbound_messages.insert().values(
+                channel=channel,
+                msg_id=msg_id,
+                group_id=group_id,
+                sender_id=sender_id,
+                kind=kind,
+                event=event,
+                inviter_id=inviter_id,
+                is_command=is_command,
+                command=command,
+                received_at=received_at,
+            )
+        ).inserted_primary_key[0]
+    except IntegrityError as exc:
+        raise DuplicateMessage(msg_id) from exc
+
+
+def save_reply(conn: Connection, row_id: int, texts: list[str]) -> None:
+    conn.execute(update(inbound_messages).where(inbound_messages.c.id == row_id).values(reply=texts))
+
+
+def stored_reply(conn: Connection, channel: str, msg_id: str) -> list[str] | None:
+    row = conn.execute(
+        select(inbound_messages.c.reply).where(
+            inbound_messages.c.channel == channel, inbound_messages.c.msg_id == msg_id
+        )
+    ).first()
+    return None if row is None else list(row.reply or [])

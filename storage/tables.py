@@ -1,0 +1,257 @@
+"""Every table of tuanbot, as SQLAlchemy Core tables; the migrations create exactly these."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from storage.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# ---- catalog -------------------------------------------------------------------------------
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),  # stored upper-case
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("category", String(100), nullable=False, default=""),
+    Column("price_fen", BigInteger, nullable=False),
+    Column("market_price_fen", BigInteger, nullable=True),
+    Column("stock", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("stock >= 0", name="stock_not_negative"),
+    CheckConstraint("price_fen > 0", name="price_positive"),
+)
+
+# The product's quantity ladder: from min_qty pieces every piece costs price_fen.
+product_tiers = Table(
+    "product_tiers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("min_qty", Integer, nullable=False),
+    Column("price_fen", BigInteger, nullable=False),
+    UniqueConstraint("product_id", "min_qty", name="uq_product_tiers_product_qty"),
+)
+
+# ---- groups --------------------------------------------------------------------------------
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("name", String(200), nullable=True),
+    Column("owners", JSON, nullable=False, default=list),  # sender ids
+    Column("push_target", JSON, nullable=True),  # {"kind": "bridge"|"wecom_robot", "url": …}
+    Column("nudge_after_hours", Integer, nullable=True),  # None: never nudge
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_nudge_at", UTCDateTime, nullable=True),
+)
+
+# ---- inbound messages: dedupe record, reply cache and activity log in one row ----------------
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("msg_id", String(128), nullable=False),
+    Column("group_id", String(128), nullable=False),
+    Column("sender_id", String(128), nullable=False),  # for member_joined: the member who joined
+    Column("kind", String(16), nullable=False),  # "text" | "event"
+    Column("event", String(32), nullable=True),
+    Column("inviter_id", String(128), nullable=True),
+    Column("is_command", Boolean, nullable=False, default=False),
+    Column("command", String(32), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("reply", JSON, nullable=True),  # the texts answered, returned again to a duplicate
+    UniqueConstraint("channel", "msg_id", name="uq_inbound_messages_channel_msg"),
+)
+Index("ix_inbound_group_time", inbound_messages.c.group_id, inbound_messages.c.received_at)
+
+# Where a sender's last 商品/browse left off, so 更多/more works on any server process.
+browse_cursors = Table(
+    "browse_cursors",
+    metadata,
+    Column("chat_id", String(128), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("word", String(100), nullable=False, default=""),
+    Column("next_offset", Integer, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# ---- orders ----------------------------------------------------------------------------------
+
+# An order's number is "D" + its id (catalog.orders.order_no): what a member types after 取消/cancel.
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("user_id", String(128), nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price_fen", BigInteger, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),
+    Column("price_source", String(16), nullable=False),  # price | ladder | deal | groupbuy
+    Column("status", String(16), nullable=False),  # pending | confirmed | cancelled
+    Column("deal_id", Integer, ForeignKey("deals.id"), nullable=True),
+    Column("groupbuy_id", Integer, ForeignKey("groupbuys.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+Index("ix_orders_group_user", orders.c.group_id, orders.c.user_id)
+Index("ix_orders_group_time", orders.c.group_id, orders.c.created_at)
+
+# ---- flash deals -----------------------------------------------------------------------------
+
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("price_fen", BigInteger, nullable=False),
+    Column("limit_qty", Integer, nullable=True),  # pieces; None: no limit
+    Column("sold_qty", Integer, nullable=False, default=0),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    CheckConstraint("limit_qty IS NULL OR sold_qty <= limit_qty", name="limit_not_exceeded"),
+)
+Index("ix_deals_group_product", deals.c.group_id, deals.c.product_id)
+
+# ---- group buys ------------------------------------------------------------------------------
+
+groupbuys = Table(
+    "groupbuys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("basis", String(16), nullable=False),  # people | quantity
+    Column("tiers", JSON, nullable=False),  # [{"threshold": int, "price_fen": int}, …]
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # open | succeeded | failed
+    Column("final_price_fen", BigInteger, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime, nullable=True),
+    Column("reminded_at", UTCDateTime, nullable=True),  # the one-hour-left reminder went out
+)
+Index("ix_groupbuys_status_deadline", groupbuys.c.status, groupbuys.c.deadline)
+Index("ix_groupbuys_group", groupbuys.c.group_id, groupbuys.c.status)
+
+groupbuy_participants = Table(
+    "groupbuy_participants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("groupbuy_id", Integer, ForeignKey("groupbuys.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(128), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("join_no", Integer, nullable=False),  # 跟团号: 1, 2, 3 … in join order
+    Column("joined_at", UTCDateTime, nullable=False),
+    UniqueConstraint("groupbuy_id", "user_id", name="uq_groupbuy_participants_user"),
+    UniqueConstraint("groupbuy_id", "join_no", name="uq_groupbuy_participants_join_no"),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+groupbuy_events = Table(
+    "groupbuy_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("groupbuy_id", Integer, ForeignKey("groupbuys.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # opened | joined | changed | left | settled | failed
+    Column("user_id", String(128), nullable=True),
+    Column("quantity", Integer, nullable=True),
+    Column("price_fen", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_groupbuy_events_gb", groupbuy_events.c.groupbuy_id, groupbuy_events.c.id)
+
+# ---- scheduled content, nudges and the outbox --------------------------------------------------
+
+pushes = Table(
+    "pushes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # once | daily | cron
+    Column("cron", String(64), nullable=True),  # daily: "M H * * *"; cron: as given
+    Column("next_run_at", UTCDateTime, nullable=True),  # None: finished
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_by", String(128), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_run_at", UTCDateTime, nullable=True),
+)
+Index("ix_pushes_due", pushes.c.active, pushes.c.next_run_at)
+
+# What a quiet group is sent next, in order.
+content_items = Table(
+    "content_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+Index("ix_content_items_group", content_items.c.group_id, content_items.c.used_at, content_items.c.id)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("delivery_id", String(64), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),  # a dispatcher's lease on the row
+    Column("last_error", Text, nullable=True),
+    Column("source", String(32), nullable=True),  # push:<id> | nudge | reminder | groupbuy | deal | …
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+)
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_group_sent", outbox.c.group_id, outbox.c.sent_at)
+
+# One row per push target URL: sliding send budget shared by every process (20 a minute).
+target_rates = Table(
+    "target_rates",
+    metadata,
+    Column("target", String(512), primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("sent_in_window", Integer, nullable=False, default=0),
+    Column("blocked_until", UTCDateTime, nullable=True),  # rate-limited by the receiver
+)

@@ -1,0 +1,98 @@
+"""Fixtures: every storage test runs on SQLite and, when TUANBOT_TEST_POSTGRES_URL is set, on PostgreSQL.
+
+Each test gets its own database: a copy of a migrated SQLite template file, or a PostgreSQL
+database cloned from a migrated template (CREATE DATABASE … TEMPLATE), dropped afterwards.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from helpers import Chat, FakeClock
+from storage.db import Database
+from storage.migrate import upgrade
+
+PG_URL = os.environ.get("TUANBOT_TEST_POSTGRES_URL")
+PG_SKIP = "TUANBOT_TEST_POSTGRES_URL is not set: the PostgreSQL half of this test is skipped"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    if not PG_URL:
+        return None
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin):
+    if pg_admin is None:
+        return None
+    name = f"tuanbot_tpl_{os.getpid()}"
+    with pg_admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    upgrade(db)
+    db.dispose()
+    yield name
+    with pg_admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template):
+    if kind == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(sqlite_template, path)
+        db = Database(f"sqlite:///{path}")
+        yield db
+        db.dispose()
+        return
+    if pg_admin is None:
+        pytest.skip(PG_SKIP)
+    name = f"tuanbot_t_{os.getpid()}_{next(_counter)}"
+    with pg_admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    db = Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    yield db
+    db.dispose()
+    with pg_admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path, sqlite_template, pg_admin, pg_template):
+    """A migrated, empty database of each kind."""
+    yield from _fresh_db(request.param, tmp_path, sqlite_template, pg_admin, pg_template)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path, sqlite_template):
+    """SQLite only: for tests of behaviour that does not depend on the database."""
+    yield from _fresh_db("sqlite", tmp_path, sqlite_template, None, None)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def chat(db, clock):
+    return Chat(db, clock)
