@@ -59,3 +59,19 @@ def add_product(db, now: datetime = T0, **fields):
     data = validate_product({**SNEAKERS, **fields})
     with db.begin() as conn:
         return create_product(conn, data, now)
+
+
+def signed_bridge_post(secret: str, payload, *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+    """A bridge request body and its headers, signed as SPEC section 3 says."""
+    import json
+    import time
+
+    from bot.channels.bridge import sign
+
+    body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return body, {
+        "X-Tuanbot-Timestamp": ts,
+        "X-Tuanbot-Signature": sign(secret, ts, body),
+        "Content-Type": "application/json",
+    }

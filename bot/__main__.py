@@ -1,0 +1,4 @@
+"""`python -m bot` is the `tuanbot` command."""
+from bot.cli import main
+
+main()
