@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from pricing.tiers import ladder_unit_price
+from pricing.groupbuy import PriceRuleError
+from pricing.tiers import ladder_from_json, ladder_unit_price, validate_ladder
 from storage.tables import product_tiers, products
 
 CODE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -110,12 +111,10 @@ def validate_product(raw: dict[str, Any], *, partial: bool = False) -> dict[str,
             raise ProductError("active", "must be true or false")
         out["active"] = raw["active"]
     if "tiers" in raw:
-        out["tiers"] = _ladder(raw["tiers"])
-    price = out.get("price_fen")
-    if price is not None and out.get("tiers"):
-        for min_qty, tier_price in out["tiers"]:
-            if tier_price >= price:
-                raise ProductError("tiers", f"the price from {min_qty} pieces must be below the product price")
+        try:
+            out["tiers"] = ladder_from_json(raw["tiers"] or [], base_price_fen=out.get("price_fen"))
+        except PriceRuleError as e:
+            raise ProductError("tiers", e.en) from None
     return out
 
 
@@ -125,25 +124,6 @@ def _whole(value: Any, name: str, *, minimum: int, maximum: int = 10**12) -> int
     if not minimum <= value <= maximum:
         raise ProductError(name, f"must be between {minimum} and {maximum}")
     return value
-
-
-def _ladder(raw: Any) -> list[tuple[int, int]]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ProductError("tiers", "must be a list of {min_qty, price_fen}")
-    ladder = []
-    for item in raw:
-        if not isinstance(item, dict) or set(item) != {"min_qty", "price_fen"}:
-            raise ProductError("tiers", "each tier needs exactly min_qty and price_fen")
-        ladder.append((_whole(item["min_qty"], "tiers", minimum=2), _whole(item["price_fen"], "tiers", minimum=1)))
-    ladder.sort()
-    for (q1, p1), (q2, p2) in zip(ladder, ladder[1:]):
-        if q1 == q2:
-            raise ProductError("tiers", f"min_qty {q1} appears twice")
-        if p2 >= p1:
-            raise ProductError("tiers", "prices must fall as min_qty rises")
-    return ladder
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -241,9 +221,10 @@ def update_product(conn: Connection, code: str, data: dict[str, Any], now: datet
     data = {k: v for k, v in data.items() if k != "code"}
     price = data.get("price_fen", current.price_fen)
     ladder = data.get("tiers", current.ladder)
-    for min_qty, tier_price in ladder:
-        if tier_price >= price:
-            raise ProductError("tiers", f"the price from {min_qty} pieces must be below the product price")
+    try:
+        validate_ladder(ladder, price)
+    except PriceRuleError as e:
+        raise ProductError("tiers", e.en) from None
     values = {k: v for k, v in data.items() if k != "tiers"}
     conn.execute(update(products).where(products.c.id == current.id).values(**values, updated_at=now))
     if "tiers" in data:
