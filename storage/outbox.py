@@ -1,12 +1,34 @@
-"""The outbox: every message to a group is a row written in the same transaction as its cause."""
+"""The outbox: every message to a group is a row written in the same transaction as its cause;
+dispatchers claim due rows under a lease, within each target's send budget, and mark the outcome."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from storage.tables import outbox
+from storage.tables import groups, outbox, target_rates
+
+RATE_PER_WINDOW = 20  # messages per target …
+RATE_WINDOW = timedelta(minutes=1)  # … per window
+NO_TARGET_RECHECK = timedelta(minutes=1)  # a group without a push target is looked at again this often
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One outbox row this process holds a lease on, with where it goes."""
+
+    id: int
+    group_id: str
+    delivery_id: str
+    text: str
+    attempts: int  # tries before this one
+    target: dict[str, Any]
+    lease_until: datetime
 
 
 def enqueue(conn: Connection, group_id: str, text: str, now: datetime, source: str | None = None) -> str:
@@ -25,3 +47,151 @@ def enqueue(conn: Connection, group_id: str, text: str, now: datetime, source: s
         )
     )
     return delivery_id
+
+
+def _free(now: datetime):
+    return or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now)
+
+
+@dataclass
+class Batch:
+    claimed: list[Claimed]
+    looked_at: int  # due rows seen; 0: nothing is due now
+
+
+def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int = 100) -> Batch:
+    """Lease up to `limit` due pending rows to the caller until `lease_until`.
+
+    Rows of a target whose budget is spent get `next_attempt_at` moved to when it frees up (not a try),
+    rows of a group without a push target are looked at again in a minute (held, not a try), so neither
+    crowds out the rows that can go now. On PostgreSQL rows another claimer holds are skipped (SKIP LOCKED);
+    on SQLite the write transaction is already exclusive.
+    """
+    query = (
+        select(outbox.c.id, outbox.c.group_id, outbox.c.delivery_id, outbox.c.text, outbox.c.attempts, groups.c.push_target)
+        .select_from(outbox.outerjoin(groups, groups.c.group_id == outbox.c.group_id))
+        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now, _free(now))
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=outbox)
+    rows = conn.execute(query).all()
+
+    by_target: dict[str, list] = {}
+    held: list[int] = []
+    for row in rows:
+        target = row.push_target
+        if isinstance(target, dict) and target.get("url") and target.get("kind") in ("bridge", "wecom_robot"):
+            by_target.setdefault(target["url"], []).append(row)
+        else:
+            held.append(row.id)
+    if held:
+        conn.execute(update(outbox).where(outbox.c.id.in_(held)).values(next_attempt_at=now + NO_TARGET_RECHECK))
+
+    claimed: list[Claimed] = []
+    for url in sorted(by_target):  # one lock order for target rows: no deadlock between claimers
+        waiting = by_target[url]
+        granted, free_at = take_budget(conn, url, len(waiting), now)
+        go, later = waiting[:granted], waiting[granted:]
+        if later:
+            conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in later])).values(next_attempt_at=free_at))
+        if not go:
+            continue
+        got = set(conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([r.id for r in go]), outbox.c.status == "pending", _free(now))
+            .values(claimed_until=lease_until)
+            .returning(outbox.c.id)
+        ).scalars())
+        claimed += [
+            Claimed(r.id, r.group_id, r.delivery_id, r.text, r.attempts, dict(r.push_target), lease_until)
+            for r in go if r.id in got
+        ]
+    return Batch(claimed, len(rows))
+
+
+def take_budget(conn: Connection, target: str, want: int, now: datetime) -> tuple[int, datetime]:
+    """Take up to `want` sends from a target's budget (RATE_PER_WINDOW per RATE_WINDOW, shared by every
+    process through its row, read under a row lock); returns (granted, when more budget frees up).
+    A window opens at the first send after the previous one has ended."""
+    ins = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(target_rates)
+    conn.execute(
+        ins.values(target=target, window_start=now, sent_in_window=0).on_conflict_do_nothing(index_elements=["target"])
+    )
+    q = select(target_rates.c.window_start, target_rates.c.sent_in_window, target_rates.c.blocked_until).where(
+        target_rates.c.target == target
+    )
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    start, used, blocked_until = conn.execute(q).one()
+    if blocked_until is not None and blocked_until > now:
+        return 0, blocked_until
+    if now >= start + RATE_WINDOW:
+        start, used = now, 0
+    granted = max(0, min(want, RATE_PER_WINDOW - used))
+    conn.execute(
+        update(target_rates)
+        .where(target_rates.c.target == target)
+        .values(window_start=start, sent_in_window=used + granted, blocked_until=None)
+    )
+    return granted, start + RATE_WINDOW
+
+
+def block_target(conn: Connection, target: str, until: datetime) -> None:
+    """The receiver said it is rate-limited: nothing goes to it before `until`."""
+    conn.execute(
+        update(target_rates)
+        .where(target_rates.c.target == target, or_(target_rates.c.blocked_until.is_(None), target_rates.c.blocked_until < until))
+        .values(blocked_until=until)
+    )
+
+
+def _held(row_id: int, lease_until: datetime):
+    return and_(outbox.c.id == row_id, outbox.c.status == "pending", outbox.c.claimed_until == lease_until)
+
+
+def mark_sent(conn: Connection, row: Claimed, now: datetime) -> bool:
+    """Delivered. False when the lease was lost (the row is someone else's now)."""
+    return conn.execute(
+        update(outbox)
+        .where(_held(row.id, row.lease_until))
+        .values(status="sent", attempts=outbox.c.attempts + 1, sent_at=now, claimed_until=None, last_error=None)
+    ).rowcount == 1
+
+
+def mark_retry(conn: Connection, row: Claimed, error: str, next_attempt_at: datetime) -> bool:
+    """A try that did not deliver; the row goes again at `next_attempt_at`."""
+    return conn.execute(
+        update(outbox)
+        .where(_held(row.id, row.lease_until))
+        .values(attempts=outbox.c.attempts + 1, next_attempt_at=next_attempt_at, claimed_until=None, last_error=error[:1000])
+    ).rowcount == 1
+
+
+def mark_dead(conn: Connection, row: Claimed, error: str) -> bool:
+    """Retried long enough: given up on, with the last error."""
+    return conn.execute(
+        update(outbox)
+        .where(_held(row.id, row.lease_until))
+        .values(status="dead", attempts=outbox.c.attempts + 1, claimed_until=None, last_error=error[:1000])
+    ).rowcount == 1
+
+
+def release(conn: Connection, row: Claimed) -> bool:
+    """Give a claimed row back untried (the process is stopping, or its lease is too short to send)."""
+    return conn.execute(update(outbox).where(_held(row.id, row.lease_until)).values(claimed_until=None)).rowcount == 1
+
+
+def list_outbox(conn: Connection, *, status: str | None = None, group_id: str | None = None,
+                limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    q = select(
+        outbox.c.id, outbox.c.group_id, outbox.c.delivery_id, outbox.c.text, outbox.c.status, outbox.c.attempts,
+        outbox.c.last_error, outbox.c.source, outbox.c.created_at, outbox.c.next_attempt_at, outbox.c.sent_at,
+    )
+    if status:
+        q = q.where(outbox.c.status == status)
+    if group_id:
+        q = q.where(outbox.c.group_id == group_id)
+    rows = conn.execute(q.order_by(outbox.c.id.desc()).limit(limit).offset(offset)).mappings()
+    return [dict(r) for r in rows]

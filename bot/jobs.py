@@ -1,0 +1,188 @@
+"""The scheduler's jobs: module-level functions of (db, clock, plain options); each claims its own due rows,
+so any number of processes may run them at once and each piece of work happens once.
+
+Quiet hours hold sending, not enqueueing: the outbox dispatcher sends nothing while the local hour is
+inside `quiet`, and everything due waits for the end. Nudges and deadline reminders are not even
+written then (a nudge or a "1 hour left" that waits until morning would be stale)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Callable
+
+import httpx
+
+from bot import delivery
+from catalog import content, pushes, reminders
+from catalog.groupbuys import due_groupbuys, get_groupbuy, settle_groupbuy
+from storage.db import Database
+from storage.outbox import Claimed, block_target, claim_due, enqueue, mark_dead, mark_retry, mark_sent, release
+
+log = logging.getLogger("tuanbot.jobs")
+
+Clock = Callable[[], datetime]
+LEASE = timedelta(seconds=120)  # a claimed row is this process's for this long (covers WORST_SEND_SECONDS)
+BATCH = 100
+MAX_BATCHES = 200  # per tick, so one tick cannot run forever
+SEND_WORKERS = 16
+
+
+def in_quiet_hours(now: datetime, quiet: tuple[int, int] | None, tz: tzinfo) -> bool:
+    """Whether `now` falls in the local hours [START, END) (wrapping midnight when START > END)."""
+    if quiet is None:
+        return False
+    start, end = quiet
+    hour = now.astimezone(tz).hour
+    return start <= hour < end if start < end else hour >= start or hour < end
+
+
+# ---- group buys -------------------------------------------------------------------------------
+
+
+def settle_due_groupbuys(db: Database, clock: Clock) -> int:
+    """Settle every open group buy whose deadline has passed, once, and queue its announcement to the group."""
+    settled = 0
+    while True:
+        now = clock()
+        with db.read() as conn:
+            due = due_groupbuys(conn, now, limit=50)
+        for gb_id in due:
+            with db.begin() as conn:
+                gb = get_groupbuy(conn, gb_id)
+                text = settle_groupbuy(conn, gb_id, now)
+                if text is not None:
+                    enqueue(conn, gb.group_id, text, now, source=f"groupbuy:{gb_id}")
+                    settled += 1
+        if len(due) < 50:
+            return settled
+
+
+def remind_deadlines(db: Database, clock: Clock, *, quiet: tuple[int, int] | None, tz: tzinfo) -> int:
+    """One reminder per group buy in its last hour ("还剩 1 小时，再 2 人降到 ¥79.00"); returns how many."""
+    now = clock()
+    if in_quiet_hours(now, quiet, tz):
+        return 0
+    with db.read() as conn:
+        due = reminders.due_reminders(conn, now)
+    sent = 0
+    for gb_id in due:
+        with db.begin() as conn:
+            sent += reminders.remind(conn, gb_id, now) is not None
+    return sent
+
+
+# ---- content ----------------------------------------------------------------------------------
+
+
+def enqueue_due_pushes(db: Database, clock: Clock, *, tz: tzinfo) -> int:
+    """Every scheduled push due now goes into the outbox once (catalog.pushes.run_due_pushes)."""
+    total = 0
+    while True:
+        with db.begin() as conn:
+            n = pushes.run_due_pushes(conn, clock(), tz, limit=500)
+        total += n
+        if n < 500:
+            return total
+
+
+def nudge_quiet_groups(db: Database, clock: Clock, *, quiet: tuple[int, int] | None, tz: tzinfo) -> int:
+    """Each group quiet for its nudge_after_hours gets its next content item; returns how many were nudged."""
+    now = clock()
+    if in_quiet_hours(now, quiet, tz):
+        return 0
+    with db.read() as conn:
+        due = content.quiet_groups(conn, now)
+    nudged = 0
+    for group_id, last_nudge_at in due:
+        try:
+            with db.begin() as conn:
+                nudged += content.nudge(conn, group_id, last_nudge_at, now) is not None
+        except content.ContentTaken:
+            log.info("content item taken concurrently; the group is looked at again next tick", extra={"group": group_id})
+    return nudged
+
+
+# ---- the outbox dispatcher ----------------------------------------------------------------------
+
+
+@dataclass
+class Dispatched:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    throttled: int = 0
+    released: int = 0
+    quiet: bool = False  # held: inside quiet hours
+
+
+def dispatch_outbox(db: Database, clock: Clock, *, secret: str | None, quiet: tuple[int, int] | None, tz: tzinfo,
+                    client: httpx.Client | None = None, stop: threading.Event | None = None,
+                    batch: int = BATCH, max_batches: int = MAX_BATCHES) -> Dispatched:
+    """Send due outbox rows to their groups' push targets: claim (lease) → send → mark, batch after batch,
+    until nothing is due or the targets' budgets are spent.
+
+    Never twice: a row is only sent by the process holding its lease, only while enough of the lease is
+    left to finish the send, and marked only if the lease is still that process's. A process killed
+    between claim and mark leaves the row to the next claimer once the lease ends (same delivery_id)."""
+    own = client is None
+    client = client or httpx.Client(timeout=delivery.HTTP_TIMEOUT)
+    result = Dispatched()
+    try:
+        with ThreadPoolExecutor(SEND_WORKERS, thread_name_prefix="tuanbot-send") as pool:
+            for _ in range(max_batches):
+                if stop is not None and stop.is_set():
+                    break
+                now = clock()
+                if in_quiet_hours(now, quiet, tz):
+                    result.quiet = True
+                    break
+                with db.begin() as conn:
+                    claimed = claim_due(conn, now, now + LEASE, batch)
+                if claimed.looked_at == 0:
+                    break
+                send_by = time.monotonic() + LEASE.total_seconds() - delivery.WORST_SEND_SECONDS
+                for outcome in pool.map(lambda row: _deliver(db, clock, client, secret, row, send_by, stop), claimed.claimed):
+                    setattr(result, outcome, getattr(result, outcome) + 1)
+    finally:
+        if own:
+            client.close()
+    return result
+
+
+def _deliver(db: Database, clock: Clock, client: httpx.Client, secret: str | None, row: Claimed,
+             send_by: float, stop: threading.Event | None) -> str:
+    """Try one claimed row and record the outcome; returns the Dispatched field to count it in."""
+    if time.monotonic() > send_by or (stop is not None and stop.is_set()):
+        with db.begin() as conn:
+            release(conn, row)
+        return "released"
+    outcome = delivery.send(client, row.target, group_id=row.group_id, text=row.text, delivery_id=row.delivery_id,
+                            secret=secret, now=clock())
+    now = clock()
+    tries = row.attempts + 1
+    with db.begin() as conn:
+        if outcome.delivered:
+            kept = mark_sent(conn, row, now)
+            counted = "sent"
+        elif outcome.throttled:
+            block_target(conn, row.target["url"], now + delivery.THROTTLE_PAUSE)
+            kept = mark_retry(conn, row, outcome.error, now + delivery.retry_wait(tries))
+            counted = "throttled"
+        elif delivery.gives_up(tries):
+            kept = mark_dead(conn, row, outcome.error)
+            counted = "dead"
+        else:
+            kept = mark_retry(conn, row, outcome.error, now + delivery.retry_wait(tries))
+            counted = "retried"
+    fields = {"outbox_id": row.id, "delivery_id": row.delivery_id, "group": row.group_id, "tries": tries}
+    if not kept:
+        log.warning("outbox lease lost before marking", extra=fields)
+    elif counted == "dead":
+        log.error("outbox message given up", extra={**fields, "error": outcome.error})
+    elif counted != "sent":
+        log.info("outbox try failed", extra={**fields, "error": outcome.error})
+    return counted

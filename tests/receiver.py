@@ -1,0 +1,53 @@
+"""A real local HTTP receiver for outbound pushes: records every request, answers from a script."""
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Receiver:
+    """`answers`: a list of (status, body-dict) popped per request; when empty, `default` answers.
+    `got`: every request as {"path", "headers", "body"} (body parsed as JSON)."""
+
+    def __init__(self, default=(200, {"ok": True})):
+        self.default = default
+        self.answers: list[tuple[int, dict]] = []
+        self.got: list[dict] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.got.append({"path": self.path, "headers": dict(self.headers), "raw": raw,
+                                         "body": json.loads(raw)})
+                    status, body = receiver.answers.pop(0) if receiver.answers else receiver.default
+                receiver.arrived.set()
+                out = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def delivery_ids(self) -> Counter:
+        with self.lock:
+            return Counter(r["body"].get("delivery_id") for r in self.got)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
