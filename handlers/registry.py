@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from handlers import browse, help, orders
+from handlers import browse, deals, groupbuy, help, orders
 from handlers.args import no_args, rest_text
 from handlers.context import Ctx
 
@@ -42,6 +42,37 @@ COMMANDS: list[Command] = [
     Command(
         "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel, writes=True,
         usage=("订单号", "ORDER"), summary=("取消待付款的订单", "cancel a pending order"),
+    ),
+    Command(
+        "deals", ("团购",), ("deals",), deals.show_deals,
+        summary=("本群进行中的团购和特价", "open group buys and deals here"),
+    ),
+    Command(
+        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join, writes=True,
+        usage=("编号 [数量]", "ID [N]"), summary=("参加团购，再发一次可改数量", "join a group buy; again to change the quantity"),
+    ),
+    # The router sends "+2" here with the digits as its text; the word "+N" only names it in help.
+    Command(
+        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus, writes=True,
+        summary=("接龙：加入本群最新的团购，N 为数量", "join this group's newest group buy with N pieces"),
+    ),
+    Command(
+        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id, writes=True,
+        usage=("编号", "ID"), summary=("结算前退出团购，库存退回", "leave a group buy before it settles"),
+    ),
+    Command(
+        "groupbuy", ("开团",), ("groupbuy",), groupbuy.open_, parse=groupbuy.parse_open, staff=True, writes=True,
+        usage=("编码 人数:价格 … [截止 时间]", "CODE PEOPLE:PRICE … [until WHEN]"),
+        summary=("开团，人越多越便宜（100件:79 按件数）", "open a group buy; more people, lower price (100pcs:79 counts pieces)"),
+    ),
+    Command(
+        "close", ("结束",), ("close",), groupbuy.close, parse=groupbuy.parse_close, staff=True, writes=True,
+        usage=("编号", "ID"), summary=("立即结算团购", "settle a group buy now"),
+    ),
+    Command(
+        "deal", ("发布",), ("deal",), deals.deal, parse=deals.parse_deal, staff=True, writes=True,
+        usage=("编码 特价 [限量 数量] [截止 时间]", "CODE PRICE [limit N] [until WHEN]"),
+        summary=("发布本群限时特价", "post a flash deal to this group"),
     ),
 ]
 
