@@ -25,8 +25,8 @@ from storage.outbox import Claimed, block_target, claim_due, enqueue, mark_dead,
 log = logging.getLogger("tuanbot.jobs")
 
 Clock = Callable[[], datetime]
-LEASE = timedelta(seconds=120)  # a claimed row is this process's for this long (covers WORST_SEND_SECONDS)
-BATCH = 100
+LEASE = timedelta(seconds=60)  # a claimed row is this process's for this long (at least 2 × WORST_SEND_SECONDS)
+BATCH = 50
 MAX_BATCHES = 200  # per tick, so one tick cannot run forever
 SEND_WORKERS = 16
 
