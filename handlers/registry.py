@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from handlers import browse, deals, groupbuy, help, orders
+from handlers import browse, deals, groupbuy, help, orders, pushes
 from handlers.args import no_args, rest_text
 from handlers.context import Ctx
 
@@ -73,6 +73,11 @@ COMMANDS: list[Command] = [
         "deal", ("发布",), ("deal",), deals.deal, parse=deals.parse_deal, staff=True, writes=True,
         usage=("编码 特价 [限量 数量] [截止 时间]", "CODE PRICE [limit N] [until WHEN]"),
         summary=("发布本群限时特价", "post a flash deal to this group"),
+    ),
+    Command(
+        "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, writes=True,
+        usage=("时间 内容 | 列表 | 删除 编号", "WHEN TEXT | list | delete ID"),
+        summary=("定时推送内容（每天 09:00、20:00、2h）", "schedule content (daily 09:00, 20:00, 2h)"),
     ),
 ]
 
