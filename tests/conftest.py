@@ -34,7 +34,8 @@ def sqlite_template(tmp_path_factory):
 @pytest.fixture(scope="session")
 def pg_admin():
     if not PG_URL:
-        return None
+        yield None
+        return
     engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()
@@ -43,7 +44,8 @@ def pg_admin():
 @pytest.fixture(scope="session")
 def pg_template(pg_admin):
     if pg_admin is None:
-        return None
+        yield None
+        return
     name = f"tuanbot_tpl_{os.getpid()}"
     with pg_admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
