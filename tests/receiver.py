@@ -7,6 +7,11 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 refuses connections when 32 senders arrive at once
+    daemon_threads = True
+
+
 class Receiver:
     """`answers`: a list of (status, body-dict) popped per request; when empty, `default` answers.
     `got`: every request as {"path", "headers", "raw", "body", "status"} (body parsed as JSON).
@@ -49,7 +54,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
