@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from handlers import browse, deals, groupbuy, help, orders, pushes
+from handlers import browse, deals, groupbuy, help, orders, pushes, stats
 from handlers.args import no_args, rest_text
 from handlers.context import Ctx
 
@@ -78,6 +78,10 @@ COMMANDS: list[Command] = [
         "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, writes=True,
         usage=("时间 内容 | 列表 | 删除 编号", "WHEN TEXT | list | delete ID"),
         summary=("定时推送内容（每天 09:00、20:00、2h）", "schedule content (daily 09:00, 20:00, 2h)"),
+    ),
+    Command(
+        "stats", ("统计",), ("stats",), stats.show_stats, staff=True,
+        summary=("本群近 7 天的活跃、拉新与成交", "this group's last 7 days: activity, invites, sales"),
     ),
 ]
 
