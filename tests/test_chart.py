@@ -1,0 +1,78 @@
+"""The per-day chart: a real PNG of the declared size, from the same series as the stats, and lazy matplotlib."""
+import io
+import struct
+import subprocess
+import sys
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from bot.app import create_app
+from bot.chart import HEIGHT_PX, WIDTH_PX, activity_png
+from bot.settings import load_settings
+from catalog.stats import Window, daily_series, group_stats
+from helpers import SHANGHAI, T0, Chat, add_product
+
+AUTH = {"Authorization": "Bearer t"}
+NOW = T0 + timedelta(days=30)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, after checking the signature."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def seed(db, clock) -> None:
+    add_product(db)
+    chat = Chat(db, clock)
+    for day in range(0, 30, 3):
+        clock.now = NOW - timedelta(days=day, hours=2)
+        chat.send("早上好", user=f"u{day}")
+        chat.send("下单 A12 1", user="buyer")
+    clock.now = NOW
+
+
+@pytest.mark.anyio
+async def test_chart_is_a_png_of_the_declared_size(db, clock):
+    seed(db, clock)
+    app = create_app(load_settings(admin_token="t", database_url=db.url), db=db, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as http:
+        r = await http.get("/admin/groups/g1/chart.png?days=30", headers=AUTH)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        assert png_size(r.content) == (WIDTH_PX, HEIGHT_PX) == (1000, 500)
+        default = await http.get("/admin/groups/g1/chart.png", headers=AUTH)
+        assert png_size(default.content) == (1000, 500)
+        assert (await http.get("/admin/groups/g1/chart.png?days=400", headers=AUTH)).status_code == 422
+
+
+def test_chart_decodes_as_an_image():
+    from matplotlib.image import imread  # reads the PNG back: it opens, and has the size it claims
+
+    img = imread(io.BytesIO(activity_png([], "empty")), format="png")
+    assert img.shape[:2] == (HEIGHT_PX, WIDTH_PX)
+
+
+def test_chart_numbers_are_the_stats_numbers(db, clock):
+    seed(db, clock)
+    w = Window.last(NOW, 30)
+    with db.read() as conn:
+        days = daily_series(conn, "g1", w, SHANGHAI)
+        stats = group_stats(conn, "g1", w, SHANGHAI)
+    assert len(days) == 31  # 30 days back from 10:00 touch 31 local dates
+    assert (sum(d.messages for d in days), sum(d.orders for d in days)) == (stats.messages, stats.orders) == (20, 10)
+    assert max(d.active_members for d in days) == 2 and stats.active_members == 11
+
+
+def test_start_up_does_not_import_matplotlib():
+    code = "import sys, bot.app, bot.admin.stats; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
