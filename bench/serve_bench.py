@@ -1,0 +1,110 @@
+"""The benchmark server: tuanbot's app on a fresh SQLite catalog plus a bare constant endpoint, one uvicorn process.
+
+Run by bench/bridge_throughput.py (which picks the port and the database file); by hand:
+    .venv/bin/python bench/serve_bench.py --port 8765 --db /tmp/bench.db --secret s3cret
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import anyio.to_thread
+import uvicorn
+from fastapi.responses import JSONResponse
+
+from bot.app import create_app
+from bot.logs import setup_logging, uvicorn_log_config
+from bot.settings import Settings
+from catalog.products import create_product, update_product, validate_product
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.tables import products
+
+BENCH_STOCK = 10_000_000  # 下单 must never run out during a run
+BARE_BODY = {"replies": [], "duplicate": False}
+CATEGORIES = ("鞋", "服饰", "零食", "家居", "数码")
+
+
+def load_catalog(db: Database, now: datetime) -> str:
+    """The demo catalog when the project has one, else 30 products of our own; every stock set huge."""
+    try:
+        from catalog.demo import load_demo
+    except ImportError:
+        load_demo = None
+    if load_demo is not None:
+        load_demo(db, now)
+        source = "demo"
+    else:
+        with db.begin() as conn:
+            for i in range(1, 31):
+                create_product(conn, validate_product({
+                    "code": f"B{i:02d}",
+                    "name": f"测试商品{i:02d}",
+                    "description": "benchmark product",
+                    "category": CATEGORIES[i % len(CATEGORIES)],
+                    "price_fen": 10_000 + 100 * i,
+                    "market_price_fen": 20_000 + 100 * i,
+                    "stock": BENCH_STOCK,
+                    "tiers": [{"min_qty": 2, "price_fen": 9_500 + 100 * i}, {"min_qty": 5, "price_fen": 9_000 + 100 * i}],
+                }), now)
+        source = "bench"
+    with db.begin() as conn:
+        for code in conn.execute(products.select().with_only_columns(products.c.code)).scalars().all():
+            update_product(conn, code, {"stock": BENCH_STOCK}, now)
+    return source
+
+
+def build(db_path: Path, secret: str, threads: int | None):
+    url = f"sqlite:///{db_path}"
+    settings = Settings(database_url=url, bridge_secret=secret, _env_file=None)
+    setup_logging(settings.log_format)
+    db = Database(url)
+    upgrade(db)
+    source = load_catalog(db, datetime.now(timezone.utc))
+    print(f"catalog: {source}", file=sys.stderr, flush=True)
+    app = create_app(settings, db=db)  # no scheduler: only the request path is measured
+
+    # The baseline: same app, middleware and uvicorn settings, but no work at all.
+    @app.get("/bare", include_in_schema=False)
+    @app.post("/bare", include_in_schema=False)
+    async def bare():
+        return JSONResponse(BARE_BODY)
+
+    if threads:
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(a):  # anyio's default is 40 worker threads for run_in_threadpool
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+            async with inner(a) as state:
+                yield state
+
+        app.router.lifespan_context = lifespan
+
+    return app
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--db", type=Path, required=True, help="a fresh SQLite file (deleted first if it exists)")
+    ap.add_argument("--secret", required=True)
+    ap.add_argument("--threads", type=int, default=None, help="threadpool size (default: anyio's 40)")
+    ap.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval (default 0.005 s)")
+    args = ap.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+    app = build(args.db, args.secret, args.threads)
+    uvicorn.run(
+        app, host="127.0.0.1", port=args.port, workers=1, loop="uvloop", http="httptools",
+        access_log=False, log_config=uvicorn_log_config(), server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
