@@ -16,6 +16,7 @@ from pricing.quote import Quote, quote
 from storage.tables import orders, products
 
 _ORDER_NO = re.compile(r"^D?(\d{1,12})$", re.IGNORECASE)
+_INSERT_ORDER = insert(orders)  # built once, values bound per call: no statement building per order
 
 
 class OutOfStock(Exception):
@@ -94,18 +95,19 @@ def place_order(
     if not take_stock(conn, product.id, qty):
         raise OutOfStock(stock_left(conn, product.id))
     order_id = conn.execute(
-        insert(orders).values(
-            group_id=group_id,
-            user_id=user_id,
-            product_id=product.id,
-            quantity=qty,
-            unit_price_fen=q.unit_price_fen,
-            total_fen=q.total_fen,
-            price_source=q.source,
-            status="pending",
-            deal_id=deal_id,
-            created_at=now,
-        )
+        _INSERT_ORDER,
+        {
+            "group_id": group_id,
+            "user_id": user_id,
+            "product_id": product.id,
+            "quantity": qty,
+            "unit_price_fen": q.unit_price_fen,
+            "total_fen": q.total_fen,
+            "price_source": q.source,
+            "status": "pending",
+            "deal_id": deal_id,
+            "created_at": now,
+        },
     ).inserted_primary_key[0]
     order = Order(
         order_id, group_id, user_id, product.code, product.name, qty, q.unit_price_fen, q.total_fen,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from pricing.groupbuy import PriceRuleError
@@ -145,46 +145,54 @@ def _product(row, ladder=()) -> Product:
     return Product(*row[:9], ladder=list(ladder))
 
 
-def _ladders(conn: Connection, ids: list[int]) -> dict[int, list[tuple[int, int]]]:
-    out: dict[int, list[tuple[int, int]]] = {i: [] for i in ids}
-    if ids:
-        rows = conn.execute(
-            select(product_tiers.c.product_id, product_tiers.c.min_qty, product_tiers.c.price_fen)
-            .where(product_tiers.c.product_id.in_(ids))
-            .order_by(product_tiers.c.product_id, product_tiers.c.min_qty)
-        )
-        for pid, q, p in rows:
-            out[pid].append((q, p))
-    return out
+# Statements on the per-message path are built once: building a Core statement and its cache key
+# costs more CPU than SQLite takes to run it (bench/bridge_throughput.py measures this path).
+_BY_CODE = select(*_COLUMNS).where(products.c.code == bindparam("code"))
+_BY_ID = select(*_COLUMNS).where(products.c.id == bindparam("product_id"))
+_LADDER = (
+    select(product_tiers.c.min_qty, product_tiers.c.price_fen)
+    .where(product_tiers.c.product_id == bindparam("product_id"))
+    .order_by(product_tiers.c.min_qty)
+)
+_LIKE = bindparam("like")
+_ACTIVE = select(*_COLUMNS).where(products.c.active.is_(True))
+_MATCHING = _ACTIVE.where(
+    or_(
+        func.lower(products.c.code).like(_LIKE, escape="\\"),
+        func.lower(products.c.name).like(_LIKE, escape="\\"),
+        func.lower(products.c.category).like(_LIKE, escape="\\"),
+        func.lower(products.c.description).like(_LIKE, escape="\\"),
+    )
+)
+_SEARCH = {  # has a word -> the page query
+    has_word: q.order_by(products.c.code).offset(bindparam("offset")).limit(bindparam("limit"))
+    for has_word, q in ((False, _ACTIVE), (True, _MATCHING))
+}
+
+
+def _ladder(conn: Connection, product_id: int) -> list[tuple[int, int]]:
+    return [(q, p) for q, p in conn.execute(_LADDER, {"product_id": product_id})]
 
 
 def get_product(conn: Connection, code: str, *, with_ladder: bool = True) -> Product | None:
-    row = conn.execute(select(*_COLUMNS).where(products.c.code == normalize_code(code))).first()
+    row = conn.execute(_BY_CODE, {"code": normalize_code(code)}).first()
     if row is None:
         return None
-    return _product(row, _ladders(conn, [row.id])[row.id] if with_ladder else ())
+    return _product(row, _ladder(conn, row.id) if with_ladder else ())
 
 
 def get_product_by_id(conn: Connection, product_id: int) -> Product | None:
-    row = conn.execute(select(*_COLUMNS).where(products.c.id == product_id)).first()
-    return None if row is None else _product(row, _ladders(conn, [row.id])[row.id])
+    row = conn.execute(_BY_ID, {"product_id": product_id}).first()
+    return None if row is None else _product(row, _ladder(conn, row.id))
 
 
 def search_products(conn: Connection, word: str, *, offset: int, limit: int) -> tuple[list[Product], bool]:
     """Active products whose code, name, category or description holds the word; (page, more after it)."""
-    q = select(*_COLUMNS).where(products.c.active.is_(True))
     word = word.strip()
+    params = {"offset": offset, "limit": limit + 1}
     if word:
-        like = f"%{_escape_like(word.lower())}%"
-        q = q.where(
-            or_(
-                func.lower(products.c.code).like(like, escape="\\"),
-                func.lower(products.c.name).like(like, escape="\\"),
-                func.lower(products.c.category).like(like, escape="\\"),
-                func.lower(products.c.description).like(like, escape="\\"),
-            )
-        )
-    rows = conn.execute(q.order_by(products.c.code).offset(offset).limit(limit + 1)).all()
+        params["like"] = f"%{_escape_like(word.lower())}%"
+    rows = conn.execute(_SEARCH[bool(word)], params).all()
     return [_product(r) for r in rows[:limit]], len(rows) > limit
 
 
@@ -256,12 +264,14 @@ def take_stock(conn: Connection, product_id: int, qty: int) -> bool:
     One conditional UPDATE checked by its rowcount: the database decides, so two processes
     can never both take the last piece (no read-modify-write).
     """
-    result = conn.execute(
-        update(products)
-        .where(and_(products.c.id == product_id, products.c.stock >= qty))
-        .values(stock=products.c.stock - qty)
-    )
-    return result.rowcount == 1
+    return conn.execute(_TAKE_STOCK, {"product_id": product_id, "qty": qty}).rowcount == 1
+
+
+_TAKE_STOCK = (
+    update(products)
+    .where(and_(products.c.id == bindparam("product_id"), products.c.stock >= bindparam("qty")))
+    .values(stock=products.c.stock - bindparam("qty"))
+)
 
 
 def return_stock(conn: Connection, product_id: int, qty: int) -> None:

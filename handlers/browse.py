@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from catalog.deals import active_deal
@@ -60,23 +60,31 @@ def _line(ctx: Ctx, p: Product) -> str:
     return f"{p.code} {p.name} {fmt(p.price_fen)} " + ctx.t(f"库存 {p.stock}", f"stock {p.stock}")
 
 
-def _save_cursor(ctx: Ctx, word: str, next_offset: int, now: datetime) -> None:
-    dialect = postgresql if ctx.conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(browse_cursors).values(
-        chat_id=ctx.group_id, user_id=ctx.user_id, word=word, next_offset=next_offset, updated_at=now
+def _upsert_cursor(dialect):
+    stmt = dialect.insert(browse_cursors)
+    return stmt.on_conflict_do_update(
+        index_elements=["chat_id", "user_id"],
+        set_={"word": stmt.excluded.word, "next_offset": stmt.excluded.next_offset, "updated_at": stmt.excluded.updated_at},
     )
+
+
+# Built once (every 商品 runs one of them): statement building costs more than SQLite's work here.
+_SAVE_CURSOR = {"postgresql": _upsert_cursor(postgresql), "sqlite": _upsert_cursor(sqlite)}
+_FORGET_CURSOR = delete(browse_cursors).where(
+    browse_cursors.c.chat_id == bindparam("chat_id"), browse_cursors.c.user_id == bindparam("user_id")
+)
+
+
+def _save_cursor(ctx: Ctx, word: str, next_offset: int, now: datetime) -> None:
+    stmt = _SAVE_CURSOR["postgresql" if ctx.conn.dialect.name == "postgresql" else "sqlite"]
     ctx.conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["chat_id", "user_id"],
-            set_={"word": word, "next_offset": next_offset, "updated_at": now},
-        )
+        stmt,
+        {"chat_id": ctx.group_id, "user_id": ctx.user_id, "word": word, "next_offset": next_offset, "updated_at": now},
     )
 
 
 def _forget_cursor(ctx: Ctx) -> None:
-    ctx.conn.execute(
-        delete(browse_cursors).where(browse_cursors.c.chat_id == ctx.group_id, browse_cursors.c.user_id == ctx.user_id)
-    )
+    ctx.conn.execute(_FORGET_CURSOR, {"chat_id": ctx.group_id, "user_id": ctx.user_id})
 
 
 def info(ctx: Ctx, code: str) -> None:
