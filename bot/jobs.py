@@ -145,12 +145,35 @@ def dispatch_outbox(db: Database, clock: Clock, *, secret: str | None, quiet: tu
                 if claimed.looked_at == 0:
                     break
                 send_by = time.monotonic() + LEASE.total_seconds() - delivery.WORST_SEND_SECONDS
-                for outcome in pool.map(lambda row: _deliver(db, clock, client, secret, row, send_by, stop), claimed.claimed):
-                    setattr(result, outcome, getattr(result, outcome) + 1)
+                by_target: dict[str, list[Claimed]] = {}
+                for row in claimed.claimed:
+                    by_target.setdefault(row.target["url"], []).append(row)
+                # Targets in parallel, each target's rows one after another in claim order, so a group
+                # reads its messages in the order they were written.
+                deliver = lambda rows: _deliver_in_order(db, clock, client, secret, rows, send_by, stop)  # noqa: E731
+                for outcomes in pool.map(deliver, by_target.values()):
+                    for outcome in outcomes:
+                        setattr(result, outcome, getattr(result, outcome) + 1)
     finally:
         if own:
             client.close()
     return result
+
+
+def _deliver_in_order(db: Database, clock: Clock, client: httpx.Client, secret: str | None, rows: list[Claimed],
+                      send_by: float, stop: threading.Event | None) -> list[str]:
+    """One target's rows in order; once the target throttles us, the rest go back untried."""
+    outcomes: list[str] = []
+    for i, row in enumerate(rows):
+        outcome = _deliver(db, clock, client, secret, row, send_by, stop)
+        outcomes.append(outcome)
+        if outcome == "throttled":
+            with db.begin() as conn:
+                for later in rows[i + 1:]:
+                    release(conn, later)
+            outcomes += ["released"] * (len(rows) - i - 1)
+            break
+    return outcomes
 
 
 def _deliver(db: Database, clock: Clock, client: httpx.Client, secret: str | None, row: Claimed,
