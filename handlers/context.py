@@ -45,7 +45,7 @@ class Reply:
         return [{"text": t} for t in self.texts]
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """One clear sentence for the sender; the unit of work rolls back, nothing changes."""
 
     def __init__(self, zh: str, en: str | None = None):

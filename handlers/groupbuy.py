@@ -21,7 +21,7 @@ from catalog.orders import OutOfStock
 from handlers.args import quantity, tokens
 from handlers.browse import find_product
 from handlers.context import Ctx, UserError
-from handlers.when import WhenError, fmt_local, parse_when
+from handlers.when import fmt_local, parse_when
 from pricing.groupbuy import PEOPLE, Basis, PriceRuleError, Tier, parse_tiers, progress_text
 from pricing.money import fmt
 
@@ -49,10 +49,7 @@ def deadline(ctx: Ctx, when: list[str] | None) -> datetime:
         return ctx.now + DEFAULT_DEADLINE
     if not when:
         raise UserError("“截止”后面要写时间，例如：截止 明天 20:00", "Put a time after \"until\", e.g. until tomorrow 20:00")
-    try:
-        return parse_when(" ".join(when), ctx.now, ctx.tz)
-    except WhenError as e:
-        raise UserError(e.zh, e.en) from None
+    return parse_when(" ".join(when), ctx.now, ctx.tz)
 
 
 def time_left(ctx: Ctx, until: datetime) -> str:

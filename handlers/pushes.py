@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from catalog.pushes import MAX_TEXT, Push, create_push, delete_push, list_pushes
 from handlers.context import Ctx, UserError
-from handlers.when import WhenError, fmt_local, is_daily, parse_daily, parse_when, split_when
+from handlers.when import fmt_local, is_daily, parse_daily, parse_when, split_when
 
 LIST_WORDS = ("列表", "list")
 DELETE_WORDS = ("删除", "delete")
@@ -52,10 +52,7 @@ def parse_push(rest: str) -> PushArgs:
         raise UserError("请在时间后面写上推送内容，例如：推送 每天 09:00 早上好", "Put the text after the time, e.g. push daily 09:00 Good morning")
     if len(text) > MAX_TEXT:
         raise UserError(f"推送内容最多 {MAX_TEXT} 个字。", f"A push can be at most {MAX_TEXT} characters.")
-    try:
-        daily = parse_daily(when) if is_daily(when) else None
-    except WhenError as e:
-        raise UserError(e.zh, e.en) from None
+    daily = parse_daily(when) if is_daily(when) else None
     return PushArgs("create", when=when, daily=daily, text=text)
 
 
@@ -80,10 +77,7 @@ def _create(ctx: Ctx, a: PushArgs) -> None:
         ctx.say(f"已安排推送 #{p.id}：每天 {p.daily_time} 发送，下次 {nxt}。",
                 f"Push #{p.id} scheduled: daily at {p.daily_time}, next {nxt}.")
         return
-    try:
-        at = parse_when(a.when, ctx.now, ctx.tz)
-    except WhenError as e:
-        raise UserError(e.zh, e.en) from None
+    at = parse_when(a.when, ctx.now, ctx.tz)
     p = create_push(ctx.conn, ctx.group_id, a.text, now=ctx.now, tz=ctx.tz, at=at, created_by=ctx.user_id)
     when = fmt_local(at, ctx.tz)
     ctx.say(f"已安排推送 #{p.id}：{when} 发送。", f"Push #{p.id} scheduled for {when}.")

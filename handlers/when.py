@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from handlers.context import UserError
+
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 MAX_DELAY_MINUTES = 30 * 24 * 60
 # The longest WHEN is two words (`明天 20:00`); three leaves room for `2 个小时`-style spacing.
@@ -31,16 +33,8 @@ _UNIT_MINUTES = {"m": 1, "分": 1, "h": 60, "小": 60, "个": 60, "d": 1440, "�
 _DAY_OFFSET = {"今天": 0, "today": 0, "明天": 1, "tomorrow": 1, "后天": 2}
 
 
-class WhenError(ValueError):
-    """A WHEN a user typed cannot be used; `.zh` and `.en` are the one sentence to show."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.zh = zh
-        self.en = en
-
-    def text(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+class WhenError(UserError):
+    """A WHEN a user typed cannot be used: one sentence in each language, shown like any UserError."""
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ import itertools
 import os
 import shutil
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from helpers import Chat, FakeClock
+from bot.app import create_app
+from bot.settings import load_settings
+from helpers import ADMIN_TOKEN, Chat, FakeClock
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -98,3 +101,16 @@ def clock():
 @pytest.fixture
 def chat(db, clock):
     return Chat(db, clock)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+async def http(db, clock):
+    """An HTTP client on the real app over this test's database; admin calls take helpers.ADMIN_AUTH."""
+    app = create_app(load_settings(database_url=db.url, admin_token=ADMIN_TOKEN), db=db, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        yield client

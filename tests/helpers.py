@@ -10,6 +10,8 @@ from catalog.products import create_product, validate_product
 from handlers.context import Message
 
 _ids = itertools.count(1)
+ADMIN_TOKEN = "tok"
+ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 2026-11-24 10:00 in Shanghai: daytime, outside the default quiet hours.
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)

@@ -10,18 +10,6 @@ pytestmark = pytest.mark.anyio
 AUTH = {"Authorization": "Bearer tok"}
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def http(db, clock):
-    app = create_app(load_settings(database_url=db.url, admin_token="tok"), db=db, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
-        yield client
-
-
 async def test_admin_is_404_without_a_token_setting(sqlite_db):
     app = create_app(load_settings(database_url=sqlite_db.url), db=sqlite_db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:

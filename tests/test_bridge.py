@@ -16,11 +16,6 @@ SECRET = "s3cret"
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def app(db, clock):
     return create_app(load_settings(database_url=db.url, bridge_secret=SECRET), db=db, clock=clock)
 

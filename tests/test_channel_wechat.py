@@ -25,11 +25,6 @@ SHOP = "gh_shop"
 CREATED = 1795500000
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 class Recorder:
     """A stand-in for the dispatcher: remembers each Message and echoes its text."""
 

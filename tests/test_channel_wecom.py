@@ -25,11 +25,6 @@ CREATED = 1795500000
 CRYPTO = WeChatCrypto(TOKEN, AES_KEY, CORPID)
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 class Recorder:
     """A stand-in for the dispatcher: remembers each Message and echoes its text."""
 

@@ -14,7 +14,7 @@ from bot.settings import load_settings
 from catalog.stats import Window, daily_series, group_stats
 from helpers import SHANGHAI, T0, Chat, add_product
 
-AUTH = {"Authorization": "Bearer t"}
+AUTH = {"Authorization": "Bearer tok"}
 NOW = T0 + timedelta(days=30)
 
 
@@ -24,11 +24,6 @@ def png_size(data: bytes) -> tuple[int, int]:
     length, kind = struct.unpack(">I4s", data[8:16])
     assert kind == b"IHDR" and length == 13
     return struct.unpack(">II", data[16:24])
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 
 def seed(db, clock) -> None:
@@ -44,7 +39,7 @@ def seed(db, clock) -> None:
 @pytest.mark.anyio
 async def test_chart_is_a_png_of_the_declared_size(db, clock):
     seed(db, clock)
-    app = create_app(load_settings(admin_token="t", database_url=db.url), db=db, clock=clock)
+    app = create_app(load_settings(admin_token="tok", database_url=db.url), db=db, clock=clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as http:
         r = await http.get("/admin/groups/g1/chart.png?days=30", headers=AUTH)
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"

@@ -17,11 +17,6 @@ from storage.tables import orders
 TOKEN, AES_KEY, APPID = "tok", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx0123456789abcdef"
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_wechat_safe_mode_order_round_trip(db, clock):
     add_product(db)

@@ -347,18 +347,6 @@ def test_a_private_chat_joins_by_id_and_a_global_owner_closes_from_there(db, clo
 AUTH = {"Authorization": "Bearer tok"}
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def http(db, clock):
-    app = create_app(load_settings(database_url=db.url, admin_token="tok"), db=db, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
-        yield client
-
-
 @pytest.mark.anyio
 async def test_admin_lists_group_buys_exactly_as_spec_says(http, chat, db):
     add_product(db)

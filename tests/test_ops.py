@@ -14,11 +14,6 @@ from storage.db import Database
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 async def test_healthz_readyz_docs(sqlite_db):
     app = create_app(load_settings(database_url=sqlite_db.url), db=sqlite_db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:

@@ -60,18 +60,6 @@ def test_the_text_keeps_its_spacing_after_the_when(chat, db):
 
 # ---- admin API -------------------------------------------------------------------------------------
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def http(db, clock):
-    app = create_app(load_settings(database_url=db.url, admin_token="tok"), db=db, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
-        yield client
-
-
 @pytest.mark.anyio
 async def test_admin_push_at_and_cron_list_delete(http):
     at = (T0 + timedelta(hours=2)).isoformat()

@@ -16,7 +16,7 @@ from storage.outbox import enqueue
 from storage.tables import deals, groupbuys, outbox
 
 NOW = T0 + timedelta(days=14)  # 2026-12-08 10:00 Shanghai
-AUTH = {"Authorization": "Bearer t"}
+AUTH = {"Authorization": "Bearer tok"}
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 
 
@@ -227,18 +227,6 @@ def test_a_private_chat_is_told_to_ask_in_a_group(db, clock):
 
 
 # ---- admin -------------------------------------------------------------------------------------
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def http(db, clock):
-    app = create_app(load_settings(admin_token="t", database_url=db.url), db=db, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
-        yield client
-
 
 @pytest.mark.anyio
 async def test_admin_group_stats_is_the_spec_shape(http, db, clock):
