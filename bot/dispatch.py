@@ -117,7 +117,7 @@ class Dispatcher:
             if cmd.staff and not ctx.is_staff:
                 word = cmd.zh[0] if ctx.lang == "zh" else cmd.en[0]
                 raise UserError(f"只有群主或管理员可以用“{word}”。", f"Only the group owner or an admin can use \"{word}\".")
-            args = cmd.parse(routed.rest)
+            args = cmd.parse(routed.raw_rest if cmd.raw else routed.rest)
             if cmd.writes:
                 with ctx.conn.begin_nested():  # a refusal part-way rolls back to here
                     cmd.run(ctx, args)

@@ -7,7 +7,8 @@ import sys
 from datetime import datetime, timezone
 
 # Attributes every LogRecord has; anything else was passed in `extra` and belongs in the JSON.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# uvicorn's color_message repeats the message with terminal colours.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -51,6 +52,7 @@ def setup_logging(fmt: str, level: int = logging.INFO) -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 

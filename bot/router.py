@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from handlers.registry import BY_NAME, BY_WORD, COMMANDS, Command
 
+# Full-width digits, letters, colon, plus, slash, hash and the ideographic space read as half-width, one
+# character for one (so offsets into the original stay valid). Other full-width forms, such as the Chinese
+# comma "，", are content and stay as typed.
+_HALF = {0x3000: " ", ord("："): ":", ord("＋"): "+", ord("／"): "/", ord("＃"): "#"}
+_HALF.update({c: chr(c - 0xFEE0) for c in range(ord("０"), ord("９") + 1)})
+_HALF.update({c: chr(c - 0xFEE0) for c in range(ord("Ａ"), ord("Ｚ") + 1)})
+_HALF.update({c: chr(c - 0xFEE0) for c in range(ord("ａ"), ord("ｚ") + 1)})
+_MENTIONS = re.compile(r"(?:@\S+\s*)+")
 _PLUS = re.compile(r"^\+\s*(\d+)(?:\s+.*)?$", re.DOTALL)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # Chinese words may be glued to an ASCII argument ("下单A12"), never to more Chinese ("商品很好" is talk).
@@ -18,24 +25,31 @@ _ZH_WORDS = sorted((w for w, (_, lang) in BY_WORD.items() if lang == "zh"), key=
 class Routed:
     command: Command | None  # None: addressed to the bot but no known command
     lang: str  # "zh" | "en"
-    rest: str  # the text after the command word
+    rest: str  # the text after the command word, full-width forms read as half-width
     word: str  # the word as typed
+    raw_rest: str = ""  # the same text exactly as typed (for free text such as a push's content)
 
 
 def normalize(text: str) -> str:
-    """Full-width digits, letters, colon and plus read as half-width (NFKC); outer space trimmed."""
-    return unicodedata.normalize("NFKC", text).strip()
+    """Full-width digits, letters, colon and plus read as half-width; outer space trimmed."""
+    return text.translate(_HALF).strip()
 
 
 def route(text: str, *, is_private: bool = False, mentions_bot: bool = False) -> Routed | None:
     """The command a text is for; None when it is group talk the bot stays silent on."""
-    t = normalize(text)
+    raw = text.strip()
+    norm = raw.translate(_HALF)  # same length as raw: every position means the same character
+    pos = 0
     if mentions_bot:
-        t = re.sub(r"^(?:@\S+\s*)+", "", t)  # "@tuanbot 下单 A12": drop the mention itself
+        m = _MENTIONS.match(norm)  # "@tuanbot 下单 A12": drop the mention itself
+        pos = m.end() if m else 0
     addressed = is_private or mentions_bot
-    if t[:1] in ("/", "#"):
+    if norm[pos:pos + 1] in ("/", "#"):
         addressed = True
-        t = t[1:].lstrip()
+        pos += 1
+    while pos < len(norm) and norm[pos].isspace():
+        pos += 1
+    t = norm[pos:]
     if not t:
         return Routed(BY_NAME["help"], "zh", "", "") if addressed else None
 
@@ -43,16 +57,20 @@ def route(text: str, *, is_private: bool = False, mentions_bot: bool = False) ->
     if plus and "plus" in BY_NAME:
         return Routed(BY_NAME["plus"], "zh", plus.group(1), "+")
 
-    word, _, rest = t.partition(" ")
+    word = t.split(None, 1)[0]
     hit = BY_WORD.get(word.lower())
     if hit is not None:
-        return Routed(hit[0], hit[1], rest.strip(), word)
+        return _routed(hit[0], hit[1], raw, norm, pos + len(word), word)
     for zh in _ZH_WORDS:
         if t.startswith(zh) and len(t) > len(zh) and t[len(zh)].isascii() and t[len(zh)].isalnum():
-            return Routed(BY_WORD[zh][0], "zh", t[len(zh):].strip(), zh)
+            return _routed(BY_WORD[zh][0], "zh", raw, norm, pos + len(zh), zh)
     if not addressed:
         return None
-    return Routed(None, "zh" if _CJK.search(word) else "en", rest.strip(), word)
+    return Routed(None, "zh" if _CJK.search(word) else "en", t[len(word):].strip(), word)
+
+
+def _routed(cmd: Command, lang: str, raw: str, norm: str, args_at: int, word: str) -> Routed:
+    return Routed(cmd, lang, norm[args_at:].strip(), word, raw[args_at:].strip())
 
 
 def nearest_command(word: str, lang: str) -> str:

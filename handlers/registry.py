@@ -18,6 +18,7 @@ class Command:
     parse: Callable[[str], Any] = no_args  # the text after the word -> args; raises UserError
     staff: bool = False  # owner or admin only
     writes: bool = False  # runs in a savepoint: a refusal part-way changes nothing
+    raw: bool = False  # the parser gets the text exactly as typed (free text), not the half-width reading
     usage: tuple[str, str] = ("", "")  # (zh, en) argument hint for help
     summary: tuple[str, str] = ("", "")  # (zh, en) one line for help
     listed: bool = True  # shown in help
@@ -75,7 +76,7 @@ COMMANDS: list[Command] = [
         summary=("发布本群限时特价", "post a flash deal to this group"),
     ),
     Command(
-        "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, writes=True,
+        "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, writes=True, raw=True,
         usage=("时间 内容 | 列表 | 删除 编号", "WHEN TEXT | list | delete ID"),
         summary=("定时推送内容（每天 09:00、20:00、2h）", "schedule content (daily 09:00, 20:00, 2h)"),
     ),

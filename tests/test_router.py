@@ -54,3 +54,16 @@ def test_nearest_command_stays_in_the_language_typed():
     assert nearest_command("帮组", "zh") == "帮助"
     assert nearest_command("hepl", "en") == "help"
     assert nearest_command("ordres", "en") == "orders"
+
+
+def test_only_the_forms_spec_names_are_read_as_half_width():
+    r = route("推送 明天 ０９：００ 早安，今天上新！")
+    assert r.rest == "明天 09:00 早安，今天上新！"  # the Chinese comma and exclamation mark are content
+    assert r.raw_rest == "明天 ０９：００ 早安，今天上新！"
+    assert route("＋２").rest == "2" and route("／buy Ａ１２").rest == "A12"
+    assert route("＃下单 Ａ１２ ２").rest == "A12 2"
+
+
+def test_a_push_keeps_its_text_exactly_as_typed(chat):
+    chat.send("推送 明天 ０９：００ 早安，今天上新！", role="owner")
+    assert "早安，今天上新！" in chat.send("推送 列表", role="owner")
