@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from storage.tables import deals
@@ -44,14 +44,18 @@ def _live(now: datetime):
     )
 
 
+# Built once: every 下单 (and 详情) looks for a deal, and building the statement cost more than running it.
+_ACTIVE_DEAL = (
+    select(*_COLUMNS)
+    .where(deals.c.group_id == bindparam("group_id"), deals.c.product_id == bindparam("product_id"), _live(bindparam("now")))
+    .order_by(deals.c.price_fen, deals.c.id)
+    .limit(1)
+)
+
+
 def active_deal(conn: Connection, group_id: str, product_id: int, now: datetime) -> Deal | None:
     """The lowest live deal for this product in this group, if any."""
-    row = conn.execute(
-        select(*_COLUMNS)
-        .where(deals.c.group_id == group_id, deals.c.product_id == product_id, _live(now))
-        .order_by(deals.c.price_fen, deals.c.id)
-        .limit(1)
-    ).first()
+    row = conn.execute(_ACTIVE_DEAL, {"group_id": group_id, "product_id": product_id, "now": now}).first()
     return None if row is None else Deal(*row)
 
 
