@@ -74,9 +74,9 @@ def create_app(
             counts = {}
         return Response(metrics.render(counts), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    app.include_router(bridge.make_router(settings, dispatcher.handle))
-    app.include_router(wechat.make_router(settings, dispatcher.process))
-    app.include_router(wecom.make_router(settings, dispatcher.process))
+    app.include_router(bridge.make_router(settings, dispatcher.handle_async))
+    app.include_router(wechat.make_router(settings, dispatcher.process_async))
+    app.include_router(wecom.make_router(settings, dispatcher.process_async))
     app.include_router(admin.make_router(settings))
     return app
 

@@ -45,6 +45,10 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
 
+    def writer_busy(self) -> bool:
+        """Whether a thread of this process holds the SQLite write lock now (always False on PostgreSQL)."""
+        return self._write_lock is not None and self._write_lock.locked()
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction (on SQLite it takes no write lock)."""

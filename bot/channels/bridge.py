@@ -11,7 +11,6 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from handlers.context import Message
 
@@ -50,7 +49,7 @@ class BridgeEvent(BaseModel):
 
 
 def make_router(settings, handle) -> APIRouter:
-    """`handle(Message) -> Handled` runs in a worker thread (it does the database work)."""
+    """`handle` is `async (Message) -> Handled` (Dispatcher.handle_async: it decides where the database work runs)."""
     router = APIRouter()
 
     @router.post("/bridge/messages", tags=["bridge"])
@@ -77,7 +76,7 @@ def make_router(settings, handle) -> APIRouter:
             return _unprocessable(["body"], "malformed JSON")
         except _Invalid as e:
             return _unprocessable(e.loc, e.msg)
-        handled = await run_in_threadpool(handle, msg)
+        handled = await handle(msg)
         return {"replies": handled.reply.to_json(), "duplicate": handled.duplicate}
 
     return router

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import re
 import secrets
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import xmltodict
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -22,7 +23,8 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from handlers.context import Message, Reply
 
-Process = Callable[[Message], Reply]
+# Sync (run in the threadpool) or async (Dispatcher.process_async, which picks where the database work runs).
+Process = Callable[[Message], Reply] | Callable[[Message], Awaitable[Reply]]
 
 _DIGITS = re.compile(r"[0-9]{1,11}")  # unix seconds; short enough that datetime never overflows
 
@@ -145,7 +147,7 @@ async def answer(channel: str, xml: dict[str, Any], process: Process) -> str | N
     msg = to_message(channel, xml)
     if msg is None:
         return None
-    reply = await run_in_threadpool(process, msg)
+    reply = await process(msg) if inspect.iscoroutinefunction(process) else await run_in_threadpool(process, msg)
     if not reply.text:
         return None
     return (
