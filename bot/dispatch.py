@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
@@ -139,7 +140,7 @@ class Dispatcher:
                 raise UserError(f"只有群主或管理员可以用“{word}”。", f"Only the group owner or an admin can use \"{word}\".")
             args = cmd.parse(routed.raw_rest if cmd.raw else routed.rest)
             if cmd.writes:
-                with ctx.conn.begin_nested():  # a refusal part-way rolls back to here
+                with _savepoint(ctx.conn):  # a refusal part-way rolls back to here
                     cmd.run(ctx, args)
             else:
                 cmd.run(ctx, args)
@@ -160,6 +161,21 @@ class Dispatcher:
             log.info("message handled", extra=_fields(msg, command, handled.outcome, started))
         if self.metrics is not None:
             self.metrics.observe_message(msg.channel, handled.outcome, time.perf_counter() - started, orders)
+
+
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[None]:
+    """A savepoint a UserError rolls back to. Plain SQL: SQLAlchemy's begin_nested() compiles its
+    SAVEPOINT and RELEASE anew every time (~10 % of a 下单's CPU). Any other error rolls the whole
+    unit of work back, so only the refusal needs the ROLLBACK TO."""
+    conn.exec_driver_sql("SAVEPOINT command")
+    try:
+        yield
+    except UserError:
+        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT command")
+        conn.exec_driver_sql("RELEASE SAVEPOINT command")
+        raise
+    conn.exec_driver_sql("RELEASE SAVEPOINT command")
 
 
 def _fields(msg: Message, command: str | None, outcome: str, started: float) -> dict:
