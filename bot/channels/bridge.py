@@ -77,7 +77,8 @@ def make_router(settings, handle) -> APIRouter:
         except _Invalid as e:
             return _unprocessable(e.loc, e.msg)
         handled = await handle(msg)
-        return {"replies": handled.reply.to_json(), "duplicate": handled.duplicate}
+        # A response, not a dict: FastAPI would walk the dict through jsonable_encoder first.
+        return JSONResponse({"replies": handled.reply.to_json(), "duplicate": handled.duplicate})
 
     return router
 
