@@ -150,3 +150,35 @@ async def test_owner_role_and_tuanbot_owners_reach_owner_commands(db, clock):
         listed = await help_for(msg_id="h3", sender_id="boss")
     assert "开团" not in member
     assert "开团" in owner and "开团" in listed
+
+
+@pytest.mark.anyio
+async def test_a_busy_sqlite_writer_sends_messages_to_the_threadpool_not_the_event_loop(sqlite_db):
+    import asyncio
+    import threading
+
+    app = create_app(load_settings(database_url=sqlite_db.url, bridge_secret=SECRET), db=sqlite_db)
+    release, holding = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with sqlite_db.begin():
+            holding.set()
+            release.wait(3)
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    holding.wait(3)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+            body, headers = signed_bridge_post(SECRET, text(text="商品"))
+            pending = asyncio.ensure_future(client.post("/bridge/messages", content=body, headers=headers))
+            await asyncio.sleep(0.05)
+            started = time.monotonic()
+            assert (await client.get("/healthz")).status_code == 200
+            assert time.monotonic() - started < 1  # the loop was free while the message waited
+            assert not pending.done()
+            release.set()
+            assert (await pending).status_code == 200
+    finally:
+        release.set()
+        holder.join()
