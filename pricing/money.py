@@ -21,9 +21,3 @@ def parse_yuan(text: str) -> int | None:
     whole, frac = m.group(1), (m.group(2) or "")
     return int(whole) * 100 + int(frac.ljust(2, "0") or 0)
 
-
-def percent_off(price_fen: int, reference_fen: int) -> int:
-    """Whole percent saved against a reference price, rounded down; 0 when there is no saving."""
-    if reference_fen <= 0 or price_fen >= reference_fen:
-        return 0
-    return (reference_fen - price_fen) * 100 // reference_fen
