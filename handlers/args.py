@@ -13,7 +13,7 @@ def tokens(rest: str) -> list[str]:
 def quantity(text: str | None, *, default: int = 1) -> int:
     if text is None:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= MAX_QTY:
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_QTY:
         raise UserError(
             f"数量要写 1 到 {MAX_QTY} 之间的整数，“{text}”不行。",
             f"The quantity must be a whole number from 1 to {MAX_QTY}, not \"{text}\".",

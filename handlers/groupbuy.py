@@ -142,7 +142,7 @@ def _groupbuy_id(text: str | None, zh_usage: str, en_usage: str) -> int:
     if not text:
         raise UserError(zh_usage, en_usage)
     digits = text.removeprefix("#")
-    if not digits.isdigit() or len(digits) > 9:
+    if not digits.isdecimal() or len(digits) > 9:
         raise UserError(
             f"“{text}”不是团购编号，编号是一个数字，发“团购”可以看到。",
             f"\"{text}\" is not a group buy id; ids are numbers, send \"deals\" to see them.",

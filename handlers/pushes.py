@@ -40,7 +40,7 @@ def parse_push(rest: str) -> PushArgs:
         if len(words) != 2:
             raise UserError("格式：推送 删除 编号，例如：推送 删除 3", "Usage: push delete ID, e.g. push delete 3")
         digits = words[1].lstrip("#")
-        if not digits.isdigit() or not 1 <= int(digits) < 2**31:
+        if not digits.isdecimal() or not 1 <= int(digits) < 2**31:
             raise UserError(f"“{words[1]}”不是推送编号，编号像 3 这样。", f"\"{words[1]}\" is not a push ID; IDs look like 3.")
         return PushArgs("delete", push_id=int(digits))
     when, after = split_when(words)
