@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
+from storage.prepared import Prepared
 from storage.tables import deals
 
 
@@ -44,8 +45,8 @@ def _live(now: datetime):
     )
 
 
-# Built once: every 下单 (and 详情) looks for a deal, and building the statement cost more than running it.
-_ACTIVE_DEAL = (
+# Every 下单 (and 详情) looks for a deal: prepared once (storage/prepared.py).
+_ACTIVE_DEAL = Prepared(
     select(*_COLUMNS)
     .where(deals.c.group_id == bindparam("group_id"), deals.c.product_id == bindparam("product_id"), _live(bindparam("now")))
     .order_by(deals.c.price_fen, deals.c.id)
@@ -55,7 +56,7 @@ _ACTIVE_DEAL = (
 
 def active_deal(conn: Connection, group_id: str, product_id: int, now: datetime) -> Deal | None:
     """The lowest live deal for this product in this group, if any."""
-    row = conn.execute(_ACTIVE_DEAL, {"group_id": group_id, "product_id": product_id, "now": now}).first()
+    row = _ACTIVE_DEAL.first(conn, {"group_id": group_id, "product_id": product_id, "now": now})
     return None if row is None else Deal(*row)
 
 

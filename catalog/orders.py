@@ -7,16 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from catalog.deals import active_deal, return_deal_quota, take_deal_quota
 from catalog.products import Product, return_stock, stock_left, take_stock
 from pricing.quote import Quote, quote
+from storage.prepared import Prepared
 from storage.tables import orders, products
 
 _ORDER_NO = re.compile(r"^D?(\d{1,12})$", re.IGNORECASE)
-_INSERT_ORDER = insert(orders)  # built once, values bound per call: no statement building per order
+_PLACED = (
+    "group_id", "user_id", "product_id", "quantity", "unit_price_fen", "total_fen", "price_source", "status",
+    "deal_id", "created_at",
+)
+# Every 下单 runs it: prepared once (storage/prepared.py).
+_INSERT_ORDER = Prepared(insert(orders).values({c: bindparam(c) for c in _PLACED}).returning(orders.c.id))
 
 
 class OutOfStock(Exception):
@@ -94,8 +100,8 @@ def place_order(
             q = quote(product.price_fen, product.ladder, qty, None)
     if not take_stock(conn, product.id, qty):
         raise OutOfStock(stock_left(conn, product.id))
-    order_id = conn.execute(
-        _INSERT_ORDER,
+    order_id = _INSERT_ORDER.returned(
+        conn,
         {
             "group_id": group_id,
             "user_id": user_id,
@@ -108,7 +114,7 @@ def place_order(
             "deal_id": deal_id,
             "created_at": now,
         },
-    ).inserted_primary_key[0]
+    )
     order = Order(
         order_id, group_id, user_id, product.code, product.name, qty, q.unit_price_fen, q.total_fen,
         q.source, "pending", now, product.id, deal_id, None,

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from pricing.groupbuy import PriceRuleError
 from pricing.tiers import ladder_from_json, ladder_unit_price, validate_ladder
+from storage.prepared import Prepared
 from storage.tables import product_tiers, products
 
 CODE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -145,11 +146,11 @@ def _product(row, ladder=()) -> Product:
     return Product(*row[:9], ladder=list(ladder))
 
 
-# Statements on the per-message path are built once: building a Core statement and its cache key
-# costs more CPU than SQLite takes to run it (bench/bridge_throughput.py measures this path).
-_BY_CODE = select(*_COLUMNS).where(products.c.code == bindparam("code"))
-_BY_ID = select(*_COLUMNS).where(products.c.id == bindparam("product_id"))
-_LADDER = (
+# Statements on the per-message path are prepared once (storage/prepared.py): through
+# Connection.execute each would cost more CPU than SQLite takes to run it (bench/).
+_BY_CODE = Prepared(select(*_COLUMNS).where(products.c.code == bindparam("code")))
+_BY_ID = Prepared(select(*_COLUMNS).where(products.c.id == bindparam("product_id")))
+_LADDER = Prepared(
     select(product_tiers.c.min_qty, product_tiers.c.price_fen)
     .where(product_tiers.c.product_id == bindparam("product_id"))
     .order_by(product_tiers.c.min_qty)
@@ -165,25 +166,25 @@ _MATCHING = _ACTIVE.where(
     )
 )
 _SEARCH = {  # has a word -> the page query
-    has_word: q.order_by(products.c.code).offset(bindparam("offset")).limit(bindparam("limit"))
+    has_word: Prepared(q.order_by(products.c.code).offset(bindparam("offset")).limit(bindparam("limit")))
     for has_word, q in ((False, _ACTIVE), (True, _MATCHING))
 }
 
 
 def _ladder(conn: Connection, product_id: int) -> list[tuple[int, int]]:
-    return [(q, p) for q, p in conn.execute(_LADDER, {"product_id": product_id})]
+    return _LADDER.all(conn, {"product_id": product_id})
 
 
 def get_product(conn: Connection, code: str, *, with_ladder: bool = True) -> Product | None:
-    row = conn.execute(_BY_CODE, {"code": normalize_code(code)}).first()
+    row = _BY_CODE.first(conn, {"code": normalize_code(code)})
     if row is None:
         return None
-    return _product(row, _ladder(conn, row.id) if with_ladder else ())
+    return _product(row, _ladder(conn, row[0]) if with_ladder else ())
 
 
 def get_product_by_id(conn: Connection, product_id: int) -> Product | None:
-    row = conn.execute(_BY_ID, {"product_id": product_id}).first()
-    return None if row is None else _product(row, _ladder(conn, row.id))
+    row = _BY_ID.first(conn, {"product_id": product_id})
+    return None if row is None else _product(row, _ladder(conn, row[0]))
 
 
 def search_products(conn: Connection, word: str, *, offset: int, limit: int) -> tuple[list[Product], bool]:
@@ -192,7 +193,7 @@ def search_products(conn: Connection, word: str, *, offset: int, limit: int) -> 
     params = {"offset": offset, "limit": limit + 1}
     if word:
         params["like"] = f"%{_escape_like(word.lower())}%"
-    rows = conn.execute(_SEARCH[bool(word)], params).all()
+    rows = _SEARCH[bool(word)].all(conn, params)
     return [_product(r) for r in rows[:limit]], len(rows) > limit
 
 
@@ -264,10 +265,10 @@ def take_stock(conn: Connection, product_id: int, qty: int) -> bool:
     One conditional UPDATE checked by its rowcount: the database decides, so two processes
     can never both take the last piece (no read-modify-write).
     """
-    return conn.execute(_TAKE_STOCK, {"product_id": product_id, "qty": qty}).rowcount == 1
+    return _TAKE_STOCK.rowcount(conn, {"product_id": product_id, "qty": qty}) == 1
 
 
-_TAKE_STOCK = (
+_TAKE_STOCK = Prepared(
     update(products)
     .where(and_(products.c.id == bindparam("product_id"), products.c.stock >= bindparam("qty")))
     .values(stock=products.c.stock - bindparam("qty"))

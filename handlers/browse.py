@@ -11,6 +11,7 @@ from catalog.products import Product, get_product, nearest_codes, search_product
 from handlers.args import require, tokens
 from handlers.context import Ctx, UserError
 from pricing.money import fmt
+from storage.prepared import Prepared
 from storage.tables import browse_cursors
 
 PAGE = 10
@@ -68,23 +69,23 @@ def _upsert_cursor(dialect):
     )
 
 
-# Built once (every 商品 runs one of them): statement building costs more than SQLite's work here.
-_SAVE_CURSOR = {"postgresql": _upsert_cursor(postgresql), "sqlite": _upsert_cursor(sqlite)}
-_FORGET_CURSOR = delete(browse_cursors).where(
+# Every 商品 runs one of them: prepared once (storage/prepared.py).
+_SAVE_CURSOR = {"postgresql": Prepared(_upsert_cursor(postgresql)), "sqlite": Prepared(_upsert_cursor(sqlite))}
+_FORGET_CURSOR = Prepared(delete(browse_cursors).where(
     browse_cursors.c.chat_id == bindparam("chat_id"), browse_cursors.c.user_id == bindparam("user_id")
-)
+))
 
 
 def _save_cursor(ctx: Ctx, word: str, next_offset: int, now: datetime) -> None:
     stmt = _SAVE_CURSOR["postgresql" if ctx.conn.dialect.name == "postgresql" else "sqlite"]
-    ctx.conn.execute(
-        stmt,
+    stmt.rowcount(
+        ctx.conn,
         {"chat_id": ctx.group_id, "user_id": ctx.user_id, "word": word, "next_offset": next_offset, "updated_at": now},
     )
 
 
 def _forget_cursor(ctx: Ctx) -> None:
-    ctx.conn.execute(_FORGET_CURSOR, {"chat_id": ctx.group_id, "user_id": ctx.user_id})
+    _FORGET_CURSOR.rowcount(ctx.conn, {"chat_id": ctx.group_id, "user_id": ctx.user_id})
 
 
 def info(ctx: Ctx, code: str) -> None:

@@ -5,15 +5,20 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
+from storage.prepared import Prepared, integrity_error
 from storage.tables import inbound_messages
 
-
-# Both run once per message, so they are built once: building a Core statement and its cache key
-# costs more CPU than SQLite takes to run it (bench/bridge_throughput.py measures this path).
-_INSERT = inbound_messages.insert()
-_SAVE_REPLY = (
+_RECORDED = (
+    "channel", "msg_id", "group_id", "sender_id", "kind", "event", "inviter_id", "is_command", "command", "received_at",
+)
+# Both run once per message: prepared (storage/prepared.py), not built and executed through SQLAlchemy.
+_INSERT = Prepared(
+    inbound_messages.insert()
+    .values({name: bindparam(name) for name in _RECORDED})
+    .returning(inbound_messages.c.id)
+)
+_SAVE_REPLY = Prepared(
     update(inbound_messages).where(inbound_messages.c.id == bindparam("row_id")).values(reply=bindparam("reply"))
 )
 
@@ -39,8 +44,8 @@ def record_inbound(
     """Insert first: the unique (channel, msg_id) makes a concurrent copy wait for this transaction
     and then fail, so a message is acted on once however many copies arrive at the same time."""
     try:
-        return conn.execute(
-            _INSERT,
+        return _INSERT.returned(
+            conn,
             {
                 "channel": channel,
                 "msg_id": msg_id,
@@ -53,13 +58,13 @@ def record_inbound(
                 "command": command,
                 "received_at": received_at,
             },
-        ).inserted_primary_key[0]
-    except IntegrityError as exc:
+        )
+    except integrity_error(conn) as exc:
         raise DuplicateMessage(msg_id) from exc
 
 
 def save_reply(conn: Connection, row_id: int, texts: list[str]) -> None:
-    conn.execute(_SAVE_REPLY, {"row_id": row_id, "reply": texts})
+    _SAVE_REPLY.rowcount(conn, {"row_id": row_id, "reply": texts})
 
 
 def stored_reply(conn: Connection, channel: str, msg_id: str) -> list[str] | None:
