@@ -15,7 +15,7 @@ import anyio.to_thread
 import uvicorn
 from fastapi.responses import JSONResponse
 
-from bot.app import create_app
+from bot.app import create_app, freeze_startup_objects
 from bot.logs import setup_logging, uvicorn_log_config
 from bot.settings import Settings
 from catalog.products import create_product, update_product, validate_product
@@ -73,6 +73,14 @@ def build(db_path: Path, secret: str, threads: int | None):
     async def bare():
         return JSONResponse(BARE_BODY)
 
+    # Matched right where the bridge is (routes are tried in order), so neither pays for the other's place.
+    routes = app.router.routes
+    bare_routes = [r for r in routes if getattr(r, "path", None) == "/bare"]
+    for r in bare_routes:
+        routes.remove(r)
+    at = next(i for i, r in enumerate(routes) if getattr(r, "path", None) == "/bridge/messages")
+    routes[at:at] = bare_routes
+
     if threads:
         inner = app.router.lifespan_context
 
@@ -100,6 +108,7 @@ def main() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{args.db}{suffix}").unlink(missing_ok=True)
     app = build(args.db, args.secret, args.threads)
+    freeze_startup_objects()  # as `tuanbot serve` does
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, workers=1, loop="uvloop", http="httptools",
         access_log=False, log_config=uvicorn_log_config(), server_header=False,

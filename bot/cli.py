@@ -52,7 +52,7 @@ def serve(host: str, port: int, demo: bool, no_scheduler: bool) -> None:
     """Bring the schema to head, then serve HTTP (and the scheduler, unless --no-scheduler)."""
     import uvicorn
 
-    from bot.app import create_app
+    from bot.app import create_app, freeze_startup_objects
     from bot.dispatch import utcnow
     from bot.logs import setup_logging, uvicorn_log_config
 
@@ -72,6 +72,7 @@ def serve(host: str, port: int, demo: bool, no_scheduler: bool) -> None:
 
         scheduler = Scheduler(settings, db)
     app = create_app(settings, db=db, scheduler=scheduler)
+    freeze_startup_objects()
     uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config(), server_header=False)
 
 

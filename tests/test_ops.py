@@ -23,6 +23,19 @@ async def test_healthz_readyz_docs(sqlite_db):
         assert "/bridge/messages" in (await c.get("/openapi.json")).json()["paths"]
 
 
+async def test_the_bridge_is_served_by_its_plain_route_and_documented_by_the_fastapi_one(sqlite_db):
+    from fastapi.routing import APIRoute
+
+    app = create_app(load_settings(database_url=sqlite_db.url), db=sqlite_db)
+    bridge_routes = [r for r in app.router.routes if getattr(r, "path", None) == "/bridge/messages"]
+    assert [type(r) is APIRoute for r in bridge_routes] == [False, True]  # the plain one matches first
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        spec = (await c.get("/openapi.json")).json()["paths"]["/bridge/messages"]["post"]
+    schemas = spec["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert {"msg_id", "group_id", "sender_id", "text"} <= set(schemas[0]["properties"])
+    assert "event" in schemas[1]["properties"]
+
+
 async def test_readyz_is_503_when_the_database_does_not_answer(tmp_path):
     broken = Database(f"sqlite:///{tmp_path}/missing-dir/x.db")
     app = create_app(load_settings(database_url=broken.url), db=broken)
