@@ -21,10 +21,16 @@ class Metrics:
         )
         self.orders = Counter("tuanbot_orders", "Orders placed", registry=self.registry)
         self.outbox = Gauge("tuanbot_outbox_messages", "Outbox rows by status", ["status"], registry=self.registry)
+        self._children: dict = {}  # labels() looks its child up under a lock each time; a message counts twice
 
     def observe_message(self, channel: str, outcome: str, seconds: float, orders: int = 0) -> None:
-        self.messages.labels(channel, outcome).inc()
-        self.handle_seconds.labels(channel).observe(seconds)
+        children = self._children.get((channel, outcome))
+        if children is None:
+            children = self._children[(channel, outcome)] = (
+                self.messages.labels(channel, outcome), self.handle_seconds.labels(channel),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
         if orders:
             self.orders.inc(orders)
 
