@@ -52,7 +52,7 @@ def load_demo(db: Database, now: datetime) -> bool:
                 insert(content_items),
                 [{"group_id": DEMO_GROUP, "text": text, "created_at": now} for text in DEMO_CONTENT],
             )
-            product = get_product(conn, DEMO_DEAL["code"], with_ladder=False)
+            product = get_product(conn, DEMO_DEAL["code"])
             conn.execute(
                 insert(deals).values(
                     group_id=DEMO_GROUP,

@@ -148,13 +148,14 @@ def _product(row, ladder=()) -> Product:
 
 # Statements on the per-message path are prepared once (storage/prepared.py): through
 # Connection.execute each would cost more CPU than SQLite takes to run it (bench/).
-_BY_CODE = Prepared(select(*_COLUMNS).where(products.c.code == bindparam("code")))
-_BY_ID = Prepared(select(*_COLUMNS).where(products.c.id == bindparam("product_id")))
-_LADDER = Prepared(
-    select(product_tiers.c.min_qty, product_tiers.c.price_fen)
-    .where(product_tiers.c.product_id == bindparam("product_id"))
+# A product and its ladder in one statement: one row per tier (tier columns NULL when it has none).
+_WITH_LADDER = (
+    select(*_COLUMNS, product_tiers.c.min_qty, product_tiers.c.price_fen)
+    .select_from(products.outerjoin(product_tiers, product_tiers.c.product_id == products.c.id))
     .order_by(product_tiers.c.min_qty)
 )
+_BY_CODE = Prepared(_WITH_LADDER.where(products.c.code == bindparam("code")))
+_BY_ID = Prepared(_WITH_LADDER.where(products.c.id == bindparam("product_id")))
 _LIKE = bindparam("like")
 _ACTIVE = select(*_COLUMNS).where(products.c.active.is_(True))
 _MATCHING = _ACTIVE.where(
@@ -171,20 +172,18 @@ _SEARCH = {  # has a word -> the page query
 }
 
 
-def _ladder(conn: Connection, product_id: int) -> list[tuple[int, int]]:
-    return _LADDER.all(conn, {"product_id": product_id})
-
-
-def get_product(conn: Connection, code: str, *, with_ladder: bool = True) -> Product | None:
-    row = _BY_CODE.first(conn, {"code": normalize_code(code)})
-    if row is None:
+def _with_ladder(rows: list[tuple]) -> Product | None:
+    if not rows:
         return None
-    return _product(row, _ladder(conn, row[0]) if with_ladder else ())
+    return _product(rows[0], [(r[9], r[10]) for r in rows if r[9] is not None])
+
+
+def get_product(conn: Connection, code: str) -> Product | None:
+    return _with_ladder(_BY_CODE.all(conn, {"code": normalize_code(code)}))
 
 
 def get_product_by_id(conn: Connection, product_id: int) -> Product | None:
-    row = _BY_ID.first(conn, {"product_id": product_id})
-    return None if row is None else _product(row, _ladder(conn, row[0]))
+    return _with_ladder(_BY_ID.all(conn, {"product_id": product_id}))
 
 
 def search_products(conn: Connection, word: str, *, offset: int, limit: int) -> tuple[list[Product], bool]:
