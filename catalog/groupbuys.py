@@ -12,6 +12,7 @@ from catalog.orders import OutOfStock, order_no
 from catalog.products import Product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
 from pricing.money import fmt
+from storage.outbox import withdraw
 from storage.tables import deals, groupbuy_events, groupbuy_participants, groupbuys, orders, products
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names no group buy
@@ -361,6 +362,11 @@ def leave_groupbuy(conn: Connection, groupbuy_id: int, user_id: str, now: dateti
     return gb, mine
 
 
+def reminder_source(groupbuy_id: int) -> str:
+    """The outbox source of a group buy's deadline reminder (catalog.reminders)."""
+    return f"reminder:{groupbuy_id}"
+
+
 def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | None:
     """Settle now: the highest tier reached prices every participant's confirmed order; below the
     first tier it fails and all stock returns. None when there is no such group buy or it was
@@ -378,6 +384,9 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
     if claimed != 1:
         return None
     gb.status, gb.final_price_fen, gb.settled_at = status, price, now
+    # Its "last hour" reminder may still wait in the outbox (quiet hours hold it till morning):
+    # after the close it would only mislead.
+    withdraw(conn, reminder_source(gb.id), now, f"group buy #{gb.id} closed before the reminder went out")
     people = participants(conn, gb.id)
     if price is None:
         if gb.quantity:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from catalog.groupbuys import get_groupbuy, groupbuy_progress
+from catalog.groupbuys import get_groupbuy, groupbuy_progress, reminder_source
 from storage.outbox import enqueue
 from storage.tables import groupbuys
 
@@ -49,7 +49,7 @@ def remind(conn: Connection, groupbuy_id: int, now: datetime) -> str | None:
     gb = get_groupbuy(conn, groupbuy_id)
     text = reminder_text(gb.id, gb.product_code, gb.product_name, gb.deadline - now,
                          groupbuy_progress(conn, gb.id, "zh"))
-    enqueue(conn, gb.group_id, text, now, source=f"reminder:{gb.id}")
+    enqueue(conn, gb.group_id, text, now, source=reminder_source(gb.id))
     return text
 
 

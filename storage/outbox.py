@@ -49,6 +49,17 @@ def enqueue(conn: Connection, group_id: str, text: str, now: datetime, source: s
     return delivery_id
 
 
+def withdraw(conn: Connection, source: str, now: datetime, why: str) -> int:
+    """Mark this source's messages that have not gone out `dead` with `why`, so they never will
+    (a reminder whose group buy has closed while quiet hours held it). A row some dispatcher holds
+    a lease on is mid-send and left alone. Returns how many were withdrawn."""
+    return conn.execute(
+        update(outbox)
+        .where(outbox.c.source == source, outbox.c.status == "pending", _free(now))
+        .values(status="dead", last_error=why, claimed_until=None)
+    ).rowcount
+
+
 def _free(now: datetime):
     return or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now)
 

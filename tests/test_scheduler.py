@@ -178,6 +178,31 @@ def test_a_deadline_reminder_goes_out_once_an_hour_before(chat, db, clock):
     assert row["group_id"] == "g1"
 
 
+def test_a_reminder_held_by_quiet_hours_is_withdrawn_when_its_group_buy_closes(chat, db, clock):
+    receiver = Receiver()
+    try:
+        with db.begin() as conn:
+            put_group(conn, "g1", {"push_target": {"kind": "bridge", "url": receiver.url()}}, T0)
+        gb = open_groupbuy(chat, db, until="50m")
+        assert jobs.remind_deadlines(db, clock, quiet=None, tz=TZ) == 1
+        # Quiet hours around the clock: the dispatcher holds everything, the deadline passes.
+        always = (clock().astimezone(TZ).hour, clock().astimezone(TZ).hour)
+        assert jobs.dispatch_outbox(db, clock, secret="s", quiet=always, tz=TZ).quiet
+        clock.advance(hours=1)
+        assert jobs.settle_due_groupbuys(db, clock) == 1
+        by_source = {r["source"]: r for r in outbox_rows(db)}
+        reminder = by_source[f"reminder:{gb}"]
+        assert (reminder["status"], reminder["attempts"]) == ("dead", 0)
+        assert reminder["last_error"] == f"group buy #{gb} closed before the reminder went out"
+        jobs.dispatch_outbox(db, clock, secret="s", quiet=None, tz=TZ)  # morning
+        texts = [r["body"]["text"] for r in receiver.got]
+        assert any(f"#{gb}" in t for t in texts)  # the result went out
+        assert not any("还剩" in t for t in texts)  # the stale reminder did not
+        assert {r["status"] for r in outbox_rows(db)} == {"sent", "dead"}
+    finally:
+        receiver.close()
+
+
 def test_a_group_buy_past_its_deadline_settles_once(chat, db, clock):
     gb = open_groupbuy(chat, db, until="2h")
     for u in ("u1", "u2", "u3"):
