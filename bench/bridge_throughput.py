@@ -162,7 +162,7 @@ def main() -> None:
     ap.add_argument("--wrk-threads", type=int, default=2)
     ap.add_argument("--server-threads", type=int, default=None, help="the server's threadpool size (default: anyio's 40)")
     ap.add_argument("--switch-interval", type=float, default=None, help="the server's sys.setswitchinterval (default 0.005)")
-    ap.add_argument("--max-rps", type=int, default=6000, help="requests pre-signed per second of run (default 6000)")
+    ap.add_argument("--max-rps", type=int, default=10000, help="requests pre-signed per second of run (default 10000)")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed. Install it with `sudo apt-get install -y wrk` (Debian/Ubuntu) "
