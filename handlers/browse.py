@@ -7,7 +7,8 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from catalog.deals import active_deal
-from catalog.products import Product, get_product, nearest_codes, search_products
+from catalog.products import Product, get_product
+from catalog.search import nearest_codes, search_products
 from handlers.args import require, tokens
 from handlers.context import Ctx, UserError
 from pricing.money import fmt
