@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 from sqlalchemy import func, select
 
 from bot.admin.common import db, now
@@ -16,8 +16,17 @@ router = APIRouter(tags=["groups"])
 
 class PushTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["bridge", "wecom_robot"]
-    url: HttpUrl
+    kind: Literal["bridge", "wecom_robot", "web"]  # web: the group's /chat page, no url
+    url: HttpUrl | None = None
+
+    @model_validator(mode="after")
+    def _url_unless_web(self):
+        if self.kind != "web" and self.url is None:
+            raise ValueError(f"a {self.kind} push target needs a url")
+        return self
+
+    def to_json(self) -> dict:
+        return {"kind": "web"} if self.kind == "web" else {"kind": self.kind, "url": str(self.url)}
 
 
 class GroupIn(BaseModel):
@@ -35,7 +44,7 @@ def put(request: Request, group_id: str, body: GroupIn):
     fields = {
         "name": body.name,
         "owners": [o.strip() for o in body.owners if o.strip()],
-        "push_target": None if body.push_target is None else {"kind": body.push_target.kind, "url": str(body.push_target.url)},
+        "push_target": None if body.push_target is None else body.push_target.to_json(),
         "nudge_after_hours": body.nudge_after_hours,
     }
     with db(request).begin() as conn:
