@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot import jsonbody
 from catalog.groups import get_group, put_group
 from handlers.context import Message
 from storage.webchat import WebMessage, messages_after, recent_messages, record_exchange
@@ -179,9 +180,9 @@ class _Invalid(Exception):
 
 def _read_message(body: bytes) -> tuple[Persona, str, str]:
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise _Invalid(["body"], "malformed JSON") from None
+        data = jsonbody.parse(body)
+    except jsonbody.BadJson as e:
+        raise _Invalid(["body"], e.reason) from None
     if not isinstance(data, dict):
         raise _Invalid(["body"], "must be a JSON object")
     persona = _BY_KEY.get(data.get("as")) if isinstance(data.get("as"), str) else None
