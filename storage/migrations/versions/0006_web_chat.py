@@ -1,7 +1,7 @@
 """web chat: what the /chat page shows (typed messages, replies, pushes to a `web` target), per-group seq
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
