@@ -1,7 +1,7 @@
 """text indexes for product search
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-02
 
 Search is a substring search over a product's code, name, category and description. The indexes
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
