@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot import admin
-from bot.channels import bridge, wechat, wecom
+from bot.channels import bridge, web, wechat, wecom
 from bot.dispatch import Dispatcher, utcnow
 from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
@@ -79,6 +79,8 @@ def create_app(
     app.include_router(wechat.make_router(settings, dispatcher.process_async))
     app.include_router(wecom.make_router(settings, dispatcher.process_async))
     app.include_router(admin.make_router(settings))
+    if settings.web_chat:
+        web.add_routes(app, settings, dispatcher)
     return app
 
 
