@@ -9,18 +9,17 @@ from typing import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from bot import admin
-from bot.channels import bridge, wechat, wecom
+from bot.channels import bridge, web, wechat, wecom
 from bot.dispatch import Dispatcher, utcnow
 from bot.httperrors import errors, install as install_error_handlers
 from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
 from bot.settings import Settings
 from storage.db import Database, mask_url
-from storage.tables import outbox
+from storage.outbox import status_counts
 
 log = logging.getLogger("tuanbot")
 
@@ -73,7 +72,7 @@ def create_app(
     def metrics_endpoint():
         try:
             with db.read() as conn:
-                counts = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+                counts = status_counts(conn)
         except Exception:
             counts = {}
         return Response(metrics.render(counts), media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -82,6 +81,8 @@ def create_app(
     app.include_router(wechat.make_router(settings, dispatcher.process_async))
     app.include_router(wecom.make_router(settings, dispatcher.process_async))
     app.include_router(admin.make_router(settings))
+    if settings.web_chat:
+        web.add_routes(app, settings, dispatcher)
     return app
 
 
