@@ -20,6 +20,7 @@ from catalog.groupbuys import (
 from catalog.orders import OutOfStock
 from handlers.args import quantity, tokens
 from handlers.browse import find_product
+from handlers.common import pickup_hint
 from handlers.context import Ctx, UserError
 from handlers.when import fmt_local, parse_when
 from pricing.groupbuy import PEOPLE, Basis, PriceRuleError, Tier, parse_tiers, progress_text
@@ -240,6 +241,7 @@ def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
 
 def join(ctx: Ctx, a: JoinArgs) -> None:
     _join(ctx, _visible(ctx, a.groupbuy_id), a.qty)
+    pickup_hint(ctx)
 
 
 def plus(ctx: Ctx, qty: int) -> None:
@@ -250,6 +252,7 @@ def plus(ctx: Ctx, qty: int) -> None:
             "There is no open group buy in this group right now; send \"deals\" to see what there is.",
         )
     _join(ctx, live[0], qty)
+    pickup_hint(ctx)
 
 
 def leave(ctx: Ctx, groupbuy_id: int) -> None:

@@ -5,7 +5,7 @@ import hmac
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from bot.admin import groupbuys, groups, orders, outbox, products, pushes, stats
+from bot.admin import fulfilment, groupbuys, groups, orders, outbox, products, pushes, stats
 
 
 def make_router(settings) -> APIRouter:
@@ -18,6 +18,6 @@ def make_router(settings) -> APIRouter:
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
     router = APIRouter(prefix="/admin", dependencies=[Depends(authorized)])
-    for module in (products, groups, orders, groupbuys, pushes, outbox, stats):
+    for module in (products, groups, orders, groupbuys, pushes, outbox, stats, fulfilment):
         router.include_router(module.router)
     return router

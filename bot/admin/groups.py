@@ -1,14 +1,16 @@
 """Admin: a group's settings (owners, push target, nudging) and its counts."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy import func, select
 
 from bot.admin.common import db, now
+from bot.admin.common import field_error
 from catalog.groups import get_group, put_group
+from catalog.pickups import MAX_NAME, MAX_POINTS, BadPickupName, list_points, replace_points
 from storage.tables import groupbuys, inbound_messages, orders
 
 router = APIRouter(tags=["groups"])
@@ -26,6 +28,10 @@ class GroupIn(BaseModel):
     owners: list[str] = Field(default_factory=list, max_length=100)
     push_target: PushTarget | None = None
     nudge_after_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    # The group's pickup points (自提点), in order; omitted: left as they are (the owners keep them in chat too).
+    pickup_points: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME)]] | None = Field(
+        default=None, max_length=MAX_POINTS
+    )
 
 
 @router.put("/groups/{group_id}")
@@ -40,7 +46,12 @@ def put(request: Request, group_id: str, body: GroupIn):
     }
     with db(request).begin() as conn:
         group = put_group(conn, group_id, fields, now(request))
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
+        if body.pickup_points is not None:
+            try:
+                replace_points(conn, group_id, body.pickup_points, now(request))
+            except BadPickupName:
+                raise field_error("pickup_points", "each a name of 1 to 100 characters, at most 50") from None
+        return _shown(conn, group)
 
 
 @router.get("/groups/{group_id}")
@@ -49,7 +60,11 @@ def read(request: Request, group_id: str):
         group = get_group(conn, group_id)
         if group is None:
             raise HTTPException(404, f"no group {group_id}")
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
+        return _shown(conn, group)
+
+
+def _shown(conn, group) -> dict:
+    return {**group.to_json(), "pickup_points": list_points(conn, group.group_id), "counts": _counts(conn, group.group_id)}
 
 
 def _counts(conn, group_id: str) -> dict[str, int]:
