@@ -68,7 +68,8 @@ def add_point(conn: Connection, group_id: str, name: str, now: datetime) -> bool
     if count >= MAX_POINTS:
         raise BadPickupName("too_many")
     stmt = _insert(conn, pickup_points).values(group_id=group_id, name=name, created_at=now)
-    return conn.execute(stmt.on_conflict_do_nothing(index_elements=["group_id", "name"])).rowcount == 1
+    stmt = stmt.on_conflict_do_nothing(index_elements=["group_id", "name"]).returning(pickup_points.c.id)
+    return conn.execute(stmt).first() is not None
 
 
 def remove_point(conn: Connection, group_id: str, name: str) -> str | None:
