@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.groups import effective_role, get_group
 from catalog.pickups import (
     MAX_NAME,
     MAX_POINTS,
@@ -17,7 +16,7 @@ from catalog.pickups import (
 )
 from catalog.fulfilment import give_point_to_waiting_orders
 from handlers.common import unknown_point
-from handlers.context import STAFF_ROLES, Ctx, UserError
+from handlers.context import Ctx, UserError
 
 _ADD = ("添加", "增加", "add")
 _REMOVE = ("删除", "remove", "delete")
@@ -59,8 +58,7 @@ def pickups(ctx: Ctx, a: PickupsArgs) -> None:
     if a.action is None:
         _show(ctx)
         return
-    role = effective_role(ctx.role, ctx.user_id, get_group(ctx.conn, ctx.group_id), frozenset())
-    if role not in STAFF_ROLES:
+    if not ctx.is_staff:
         word = ctx.t(f"自提点 {'添加' if a.action == 'add' else '删除'}", f"pickups {a.action}")
         raise UserError(f"只有群主或管理员可以用“{word}”。", f"Only the group owner or an admin can use \"{word}\".")
     try:
