@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = 10
     log_format: Literal["console", "json"] = "console"
     public_url: str | None = None  # links sent into chats (导出) start with it
+    web_chat: bool = False  # serve the web group chat at /chat (on in `serve --demo`)
 
     @field_validator(
         "bridge_secret", "admin_token", "wechat_token", "wechat_aes_key", "wechat_appid",
