@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from sqlalchemy import func, select
 
 from bot.admin.common import db, field_error, now
 from bot.admin.schemas import GroupFields, GroupOut, errors
-from catalog.groups import get_group, put_group
+from catalog.groups import get_group, group_counts, put_group
 from catalog.pickups import BadPickupName, list_points, replace_points
-from storage.tables import groupbuys, inbound_messages, orders
 
 router = APIRouter(tags=["groups"])
 
@@ -67,18 +65,5 @@ def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
 
 
 def _shown(conn, group) -> dict:
-    return {**group.to_json(), "pickup_points": list_points(conn, group.group_id), "counts": _counts(conn, group.group_id)}
+    return {**group.to_json(), "pickup_points": list_points(conn, group.group_id), "counts": group_counts(conn, group.group_id)}
 
-
-def _counts(conn, group_id: str) -> dict[str, int]:
-    texts = select(func.count(), func.count(func.distinct(inbound_messages.c.sender_id))).where(
-        inbound_messages.c.group_id == group_id, inbound_messages.c.kind == "text"
-    )
-    messages, members = conn.execute(texts).one()
-    n_orders = conn.execute(
-        select(func.count()).select_from(orders).where(orders.c.group_id == group_id, orders.c.status != "cancelled")
-    ).scalar_one()
-    open_gbs = conn.execute(
-        select(func.count()).select_from(groupbuys).where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open")
-    ).scalar_one()
-    return {"messages": messages, "members": members, "orders": n_orders, "open_groupbuys": open_gbs}
