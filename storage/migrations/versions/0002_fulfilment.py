@@ -1,7 +1,7 @@
 """fulfilment: pickup points, members' choices, order confirmation/collection, export links
 
 Revision ID: 0002
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 
 Safe on a database that already holds orders: the new order columns are nullable; confirmed
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0002"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
