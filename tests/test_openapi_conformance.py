@@ -52,6 +52,6 @@ def test_the_api_conforms_to_its_openapi_schema_under_every_schemathesis_check(s
         wecom_token="w", wecom_aes_key="a" * 43, wecom_corpid="c",
     )
     cases, ran, failures = run_schemathesis(create_app(settings, db=sqlite_db, clock=clock))
-    assert failures == []
+    assert failures == [], "\n".join(failures)
     assert cases > 500
     assert MAIN_CHECKS <= ran
