@@ -9,7 +9,7 @@ from catalog.products import get_product_by_id
 from handlers.args import quantity, tokens
 from handlers.browse import find_product
 from handlers.context import Ctx, UserError
-from handlers.groupbuy import UNTIL_WORDS, deadline, refuse_private, split_keyword, status_text, time_left
+from handlers.groupbuy import UNTIL_WORDS, deadline, refuse_private, show, split_keyword, status_text, time_left
 from handlers.when import fmt_local
 from pricing.money import fmt, parse_yuan
 
@@ -88,6 +88,7 @@ def show_deals(ctx: Ctx, _args: None) -> None:
         return
     lines = []
     if gbs:
+        show(ctx, gbs[0], invites_joining=True)
         lines.append(ctx.t("进行中的团购：", "Open group buys:"))
         for gb in gbs:
             lines.append(f"#{gb.id} {gb.product_code} {gb.product_name}{ctx.t('：', ': ')}"

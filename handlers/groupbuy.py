@@ -20,7 +20,7 @@ from catalog.groupbuys import (
 from catalog.orders import OutOfStock
 from handlers.args import quantity, tokens
 from handlers.browse import find_product
-from handlers.context import Ctx, UserError
+from handlers.context import Ctx, GroupBuyView, UserError
 from handlers.when import fmt_local, parse_when
 from pricing.groupbuy import PEOPLE, Basis, PriceRuleError, Tier, parse_tiers, progress_text
 from pricing.money import fmt
@@ -114,6 +114,7 @@ def open_(ctx: Ctx, a: OpenArgs) -> None:
         ctx.conn, group_id=ctx.group_id, product=product, basis=a.basis, tiers=a.tiers,
         deadline=ends, created_by=ctx.user_id, now=ctx.now,
     )
+    show(ctx, gb, invites_joining=True)
     steps = ctx.t("；", "; ").join(_tier_text(ctx, gb.basis, t) for t in gb.tiers)
     until = fmt_local(gb.deadline, ctx.tz)
     ctx.tell_group(gb.group_id, ctx.t(
@@ -207,7 +208,15 @@ def status_text(ctx: Ctx, gb: GroupBuy) -> str:
     return ctx.t("，", ", ").join([counted, now_price, progress_text(gb.basis, gb.tiers, gb.reached, ctx.lang)])
 
 
+def show(ctx: Ctx, gb: GroupBuy, invites_joining: bool = False) -> None:
+    """Tell the reply which group buy it is about, as figures (a channel with buttons draws a card)."""
+    ctx.reply.groupbuy = GroupBuyView(gb.id, gb.product_name, gb.basis, gb.participants, gb.quantity,
+                                      gb.current_price_fen, status_text(ctx, gb))
+    ctx.reply.invites_joining = invites_joining
+
+
 def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
+    show(ctx, gb)  # a refusal leaves these figures as they are
     try:
         r: JoinResult = join_groupbuy(ctx.conn, gb.id, ctx.user_id, qty, ctx.now)
     except GroupBuyUnavailable as e:
@@ -218,6 +227,7 @@ def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
             f"Not enough stock: only {e.left} of {gb.product_code} left." if e.left else f"{gb.product_code} is sold out.",
         ) from None
     g = r.gb
+    show(ctx, g)
     state = status_text(ctx, g)
     if r.kind == "joined":
         ctx.say(
@@ -254,12 +264,14 @@ def plus(ctx: Ctx, qty: int) -> None:
 
 def leave(ctx: Ctx, groupbuy_id: int) -> None:
     gb = _visible(ctx, groupbuy_id)
+    show(ctx, gb)
     try:
         gb, mine = leave_groupbuy(ctx.conn, gb.id, ctx.user_id, ctx.now)
     except GroupBuyUnavailable as e:
         raise _closed(ctx, e.gb) from None
     except NotParticipating:
         raise UserError(f"你没有参加团购 #{gb.id}。", f"You are not in group buy #{gb.id}.") from None
+    show(ctx, gb)
     state = status_text(ctx, gb)
     ctx.say(
         f"已退出团购 #{gb.id}，{mine.quantity} 件已退回库存。现在 {state}。",

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from handlers.context import Ctx
 
+# The answer to a picture, file or video sent to the bot: it reads words only.
+TEXT_ONLY = "我只能读文字消息：请用文字发命令，例如“团购”或“下单 A12 2”。发“帮助”查看全部命令。"
+
 
 def show_help(ctx: Ctx, _args: None) -> None:
     from handlers.registry import COMMANDS  # the registry imports this module
