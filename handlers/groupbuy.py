@@ -161,9 +161,11 @@ def parse_join(rest: str) -> JoinArgs:
 
 
 def parse_plus(rest: str) -> int:
-    if not rest:
+    """`2`, `2件`, `两件` (the router only sends a quantity here); words after it (`+1 我也要`) are talk."""
+    args = tokens(rest)
+    if not args:
         raise UserError("接龙请发 +数量，例如 +1。", "To join, send +QTY, e.g. +1.")
-    return quantity(rest)
+    return quantity(args[0])
 
 
 def parse_id(rest: str) -> int:
