@@ -19,9 +19,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
+from bot import jsonbody
 from bot.channels.aibot_card import JOIN_KEY, LEAVE_KEY, card, task_id_for, valid_task_id
 from bot.channels.wechat import bad_request, check_signature, decrypt, refuse, signature, signed_params
 from bot.dispatch import Handled
+from bot.jsonbody import BadJson
 from handlers.context import Message, Reply
 from handlers.help import TEXT_ONLY
 from handlers.registry import BY_NAME
@@ -191,8 +193,8 @@ def _mixed_text(mixed: dict[str, Any]) -> str:
 
 def _json_object(raw: bytes | str) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # bad JSON or UTF-8; nesting deep enough to exhaust the stack
+        data = jsonbody.parse(raw)
+    except BadJson:  # bad JSON or UTF-8, or nested deeper than any callback is
         raise bad_request() from None
     if not isinstance(data, dict):
         raise bad_request()
