@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.deals import Deal, live_deals
-from catalog.groupbuys import live_groupbuys, post_deal
+from catalog.deals import Deal, live_deals, post_deal
+from catalog.groupbuys import live_groupbuys
 from catalog.products import get_product_by_id
 from handlers.args import price, quantity, tokens
-from handlers.browse import find_product
+from handlers.common import (
+    UNTIL_WORDS, deadline, find_product, refuse_private, show, split_keyword, status_text, time_left,
+)
 from handlers.context import Ctx, UserError
-from handlers.groupbuy import UNTIL_WORDS, deadline, refuse_private, show, split_keyword, status_text, time_left
 from handlers.when import fmt_local
 from pricing.money import fmt
 

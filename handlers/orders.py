@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from catalog.orders import CancelRefused, OutOfStock, cancel_order, list_orders, parse_order_no, place_order
 from handlers.args import quantity, require, tokens
-from handlers.browse import find_product
+from handlers.common import find_product
 from handlers.context import Ctx, UserError
 from pricing.money import fmt
 
