@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from bot import admin
-from bot.channels import aibot, bridge, wechat, wecom
+from bot.channels import aibot, bridge, web, wechat, wecom
 from bot.dispatch import Dispatcher, utcnow
 from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
@@ -81,6 +81,8 @@ def create_app(
     app.include_router(wecom.make_router(settings, dispatcher.process_async))
     app.include_router(aibot.make_router(settings, dispatcher.handle_async, db))
     app.include_router(admin.make_router(settings))
+    if settings.web_chat:
+        web.add_routes(app, settings, dispatcher)
     return app
 
 

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     quiet_hours: str = "22-8"
     scheduler_tick_seconds: float = 10
     log_format: Literal["console", "json"] = "console"
+    web_chat: bool = False  # serve the web group chat at /chat (on in `serve --demo`)
 
     @field_validator(
         "bridge_secret", "admin_token", "wechat_token", "wechat_aes_key", "wechat_appid",

@@ -68,7 +68,7 @@ groups = Table(
     Column("group_id", String(128), primary_key=True),
     Column("name", String(200), nullable=True),
     Column("owners", JSON, nullable=False, default=list),  # sender ids
-    Column("push_target", JSON, nullable=True),  # {"kind": "bridge"|"wecom_robot", "url": …}
+    Column("push_target", JSON, nullable=True),  # {"kind": "bridge"|"wecom_robot", "url": …} or {"kind": "web"}
     Column("nudge_after_hours", Integer, nullable=True),  # None: never nudge
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_nudge_at", UTCDateTime, nullable=True),
@@ -256,4 +256,34 @@ target_rates = Table(
     Column("window_start", UTCDateTime, nullable=False),
     Column("sent_in_window", Integer, nullable=False, default=0),
     Column("blocked_until", UTCDateTime, nullable=True),  # rate-limited by the receiver
+)
+
+# ---- the web group chat (/chat) -------------------------------------------------------------------
+
+# What the page shows: what was typed there, the bot's replies, and what the group was sent through the
+# outbox (its push target kind "web"). `seq` counts per group and is given out under web_chat_seqs' row
+# lock, so rows of a group become visible in seq order and a page that polls "seq > N" misses none.
+web_chat_messages = Table(
+    "web_chat_messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # said | reply | push
+    Column("sender_id", String(128), nullable=True),  # said: who typed it
+    Column("sender_name", String(200), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("reply_to", BigInteger, nullable=True),  # reply: the seq of the message it answers
+    Column("client_msg_id", String(64), nullable=True),  # said: the page's id of it (dedupe)
+    Column("delivery_id", String(64), nullable=True, unique=True),  # push: the outbox row's
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("group_id", "seq", name="uq_web_chat_messages_group_seq"),
+    UniqueConstraint("group_id", "client_msg_id", name="uq_web_chat_messages_group_client_msg"),
+)
+
+web_chat_seqs = Table(
+    "web_chat_seqs",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
 )

@@ -115,9 +115,18 @@ class ProductOut(Answer):
 
 # ---- groups --------------------------------------------------------------------------------------
 
-class PushTarget(Body):
+class UrlPushTarget(Body):
     kind: Literal["bridge", "wecom_robot"]
     url: StrictStr = Field(max_length=2000, pattern=URL_PATTERN, examples=["https://bridge.example.com/push"])
+
+
+class WebPushTarget(Body):
+    """The group's web chat page (/chat): a message is delivered when it is recorded for the page."""
+
+    kind: Literal["web"]
+
+
+PushTarget = Annotated[UrlPushTarget | WebPushTarget, Field(discriminator="kind")]
 
 
 class GroupFields(Body):
