@@ -9,7 +9,6 @@ from typing import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from bot import admin
@@ -19,7 +18,7 @@ from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
 from bot.settings import Settings
 from storage.db import Database, mask_url
-from storage.tables import outbox
+from storage.outbox import status_counts
 
 log = logging.getLogger("tuanbot")
 
@@ -71,7 +70,7 @@ def create_app(
     def metrics_endpoint():
         try:
             with db.read() as conn:
-                counts = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+                counts = status_counts(conn)
         except Exception:
             counts = {}
         return Response(metrics.render(counts), media_type="text/plain; version=0.0.4; charset=utf-8")

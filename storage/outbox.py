@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -225,3 +225,8 @@ def list_outbox(conn: Connection, *, status: str | None = None, group_id: str | 
         q = q.where(outbox.c.group_id == group_id)
     rows = conn.execute(q.order_by(outbox.c.id.desc()).limit(limit).offset(offset)).mappings()
     return [dict(r) for r in rows]
+
+
+def status_counts(conn: Connection) -> dict[str, int]:
+    """How many outbox rows are in each status (for /metrics)."""
+    return dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())

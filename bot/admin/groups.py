@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from sqlalchemy import func, select
 
 from bot.admin.common import db, now
 from bot.admin.schemas import GroupFields, GroupOut, errors
-from catalog.groups import get_group, put_group
-from storage.tables import groupbuys, inbound_messages, orders
+from catalog.groups import get_group, group_counts, put_group
 
 router = APIRouter(tags=["groups"])
 
@@ -28,7 +26,7 @@ def put(request: Request, body: GroupFields, group_id: str = GroupId):
     (no name, no owners, no push target, no nudging). To change some fields only, use PATCH."""
     with db(request).begin() as conn:
         group = put_group(conn, group_id, _fields(body, given_only=False), now(request))
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
+        return {**group.to_json(), "counts": group_counts(conn, group_id)}
 
 
 @router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
@@ -39,7 +37,7 @@ def patch(request: Request, body: GroupFields, group_id: str = GroupId):
         if get_group(conn, group_id) is None:
             raise HTTPException(404, f"no group {group_id}")
         group = put_group(conn, group_id, _fields(body, given_only=True), now(request))
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
+        return {**group.to_json(), "counts": group_counts(conn, group_id)}
 
 
 @router.get("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
@@ -48,18 +46,4 @@ def read(request: Request, group_id: str = GroupId):
         group = get_group(conn, group_id)
         if group is None:
             raise HTTPException(404, f"no group {group_id}")
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
-
-
-def _counts(conn, group_id: str) -> dict[str, int]:
-    texts = select(func.count(), func.count(func.distinct(inbound_messages.c.sender_id))).where(
-        inbound_messages.c.group_id == group_id, inbound_messages.c.kind == "text"
-    )
-    messages, members = conn.execute(texts).one()
-    n_orders = conn.execute(
-        select(func.count()).select_from(orders).where(orders.c.group_id == group_id, orders.c.status != "cancelled")
-    ).scalar_one()
-    open_gbs = conn.execute(
-        select(func.count()).select_from(groupbuys).where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open")
-    ).scalar_one()
-    return {"messages": messages, "members": members, "orders": n_orders, "open_groupbuys": open_gbs}
+        return {**group.to_json(), "counts": group_counts(conn, group_id)}
