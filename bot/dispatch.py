@@ -39,8 +39,9 @@ class Dispatcher:
     dedupe record and its reply, or nothing does."""
 
     def __init__(self, db: Database, *, owners: frozenset[str], tz: ZoneInfo, metrics=None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, public_url: str | None = None):
         self.db = db
+        self.public_url = public_url
         self.owners = owners
         self.tz = tz
         self.metrics = metrics
@@ -93,7 +94,8 @@ class Dispatcher:
                 )
                 if not msg.is_private and msg.chat_id not in self._known_groups:
                     ensure_group(conn, msg.chat_id, msg.chat_name, now)
-                ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg))
+                ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg),
+                          public_url=self.public_url)
                 outcome = self._act(ctx, routed)
                 if ctx.reply.texts:
                     save_reply(conn, row_id, ctx.reply.stored())

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, ValidationError, field_validator
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
     quiet_hours: str = "22-8"
     scheduler_tick_seconds: float = 10
     log_format: Literal["console", "json"] = "console"
+    public_url: str | None = None  # links sent into chats (导出) start with it
     web_chat: bool = False  # serve the web group chat at /chat (on in `serve --demo`)
 
     @field_validator(
@@ -43,6 +45,16 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, v):
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, v):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        u = urlsplit(str(v).strip())
+        if u.scheme not in ("http", "https") or not u.hostname or u.query or u.fragment:
+            raise ValueError("must be an absolute http(s) URL such as https://shop.example.com")
+        return str(v).strip().rstrip("/")
 
     @field_validator("database_url")
     @classmethod

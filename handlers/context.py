@@ -117,6 +117,7 @@ class Ctx:
     # (group_id, text). The dispatcher writes them to the outbox in the same transaction.
     outgoing: list[tuple[str, str]] = field(default_factory=list)
     orders_placed: int = 0  # for the tuanbot_orders_total metric, counted once the transaction commits
+    public_url: str | None = None  # TUANBOT_PUBLIC_URL: where links sent into the chat point
     _role: str | None = field(default=None, init=False, repr=False)
 
     @property

@@ -18,7 +18,9 @@ from catalog.groupbuys import (
 from catalog.orders import OutOfStock
 from handlers.announcements import announcement
 from handlers.args import quantity, tokens
-from handlers.common import UNTIL_WORDS, deadline, find_product, refuse_private, show, split_keyword, status_text
+from handlers.common import (
+    UNTIL_WORDS, deadline, find_product, pickup_hint, refuse_private, show, split_keyword, status_text,
+)
 from handlers.context import Ctx, UserError
 from handlers.when import fmt_local
 from pricing.groupbuy import PEOPLE, Basis, PriceRuleError, Tier, parse_tiers
@@ -186,6 +188,7 @@ def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
 
 def join(ctx: Ctx, a: JoinArgs) -> None:
     _join(ctx, _visible(ctx, a.groupbuy_id), a.qty)
+    pickup_hint(ctx)
 
 
 def plus(ctx: Ctx, qty: int) -> None:
@@ -196,6 +199,7 @@ def plus(ctx: Ctx, qty: int) -> None:
             "There is no open group buy in this group right now; send \"deals\" to see what there is.",
         )
     _join(ctx, live[0], qty)
+    pickup_hint(ctx)
 
 
 def leave(ctx: Ctx, groupbuy_id: int) -> None:
