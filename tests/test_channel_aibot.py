@@ -402,3 +402,11 @@ def test_the_robot_is_listed_among_enabled_channels():
     assert "wecom_aibot" not in enabled_channels(load_settings())
     with pytest.raises(SettingsError, match="TUANBOT_AIBOT_AES_KEY"):
         load_settings(aibot_token=TOKEN, aibot_aes_key="x" * 42)
+
+
+async def test_ten_concurrent_copies_of_a_click_join_once(robot):
+    _, gb_id = await open_groupbuy(robot, stock=100)
+    click = click_msg(f"join:{gb_id}:2", user="bob", msgid="tap-burst")
+    answers = await asyncio.gather(*(robot.answer(click) for _ in range(10)))
+    assert all(a == answers[0] for a in answers) and "跟团号 1" in answers[0]["template_card"]["sub_title_text"]
+    assert robot.stock() == 98 and robot.count(groupbuy_participants) == 1
