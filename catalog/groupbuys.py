@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from catalog.fulfilment import stamp_groupbuy_orders
 from catalog.orders import OutOfStock
 from catalog.products import Product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
@@ -403,5 +404,6 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
             )
         ).inserted_primary_key[0]
         made.append((p, order_id))
+    stamp_groupbuy_orders(conn, made, now)
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
     return Settlement(gb, True, made)
