@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from catalog.groupbuys import GroupBuy
-from catalog.products import Product, get_product, nearest_codes
+from catalog.products import Product, get_product
+from catalog.search import nearest_codes
 from handlers.context import Ctx, UserError
 from handlers.when import parse_when
 from pricing.groupbuy import progress_text

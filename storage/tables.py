@@ -49,6 +49,15 @@ products = Table(
     CheckConstraint("price_fen > 0", name="price_positive"),
 )
 
+# Product search's text indexes are made by migration 0007 outside this metadata (SQLite FTS5 tables
+# with their triggers, PostgreSQL GIN expression indexes): schema comparisons skip these names.
+SEARCH_INDEX_PREFIXES = ("product_trigrams", "product_chars", "search_positions", "ix_products_search_")
+
+
+def made_outside_metadata(name: str | None) -> bool:
+    return bool(name) and name.startswith(SEARCH_INDEX_PREFIXES)
+
+
 # The product's quantity ladder: from min_qty pieces every piece costs price_fen.
 product_tiers = Table(
     "product_tiers",

@@ -210,7 +210,7 @@ async def test_a_message_goes_through_the_dispatcher_and_a_retried_request_acts_
     assert (said["name"], said["from"], said["text"]) == ("阿花", "u2", "下单 A12 2")
     assert reply["kind"] == "reply" and reply["reply_to"] == said["seq"] and "¥189.00" in reply["text"]
     with db.read() as conn:
-        assert conn.execute(select(orders.c.user_id, orders.c.quantity)).all() == [("web-ahua", 2)]
+        assert conn.execute(select(orders.c.user_id, orders.c.quantity)).all() == [("阿花", 2)]
 
 
 async def test_the_owner_acts_with_the_owner_role_and_a_member_does_not(page):

@@ -194,7 +194,7 @@ class GroupBuyOut(Answer):
     status: str
     participants: int
     quantity: int
-    current_price_fen: int
+    current_price_fen: int | None  # None below the first tier
 
 
 class GroupBuyDetail(GroupBuyOut):

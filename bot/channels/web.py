@@ -42,10 +42,11 @@ class Persona:
     role: str
 
 
+# A member's id is their name, so replies and settlement lists read well even where a command shows ids.
 PERSONAS = (
-    Persona("u1", "web-xiaowang", "小王", "member"),
-    Persona("u2", "web-ahua", "阿花", "member"),
-    Persona("u3", "web-laoli", "老李", "member"),
+    Persona("u1", "小王", "小王", "member"),
+    Persona("u2", "阿花", "阿花", "member"),
+    Persona("u3", "老李", "老李", "member"),
     Persona("owner", "owner", "群主", "owner"),  # "owner" is also in the demo group's owners list
 )
 _BY_KEY = {p.key: p for p in PERSONAS}

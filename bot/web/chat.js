@@ -50,7 +50,7 @@
       b.type = "button";
       b.dataset.key = p.key;
       b.setAttribute("role", "radio");
-      if (p.owner) b.append(el("span", "badge", "群主 owner"));
+      if (p.owner) b.title = "the group owner: can open group buys, close them, schedule pushes";
       b.addEventListener("mousedown", (e) => e.preventDefault());
       b.addEventListener("click", () => choose(p.key));
       wrap.append(b);
