@@ -18,8 +18,7 @@ from storage.prepared import run_plain
 log = logging.getLogger("tuanbot.db")
 
 # Small and often: a checkpoint's fsync makes the writer's next commits wait in the kernel, the longer
-# the more it copies. bench/bridge_throughput.py p99 for 商品/下单: every 2 s 105/180 ms, every 0.5 s
-# 50/80 ms, every 0.1 s 34/41 ms; SQLite's own in-commit checkpoints: 40/56 ms and 下单 ~15 % slower.
+# the more it copies (p99 against the interval: bench/README.md).
 CHECKPOINT_EVERY_SECONDS = 0.1
 # With checkpoints in the background, a commit only checkpoints itself once the WAL holds this many
 # pages (~80 MB): a backstop for when the background thread cannot keep up, not the normal path.
@@ -53,7 +52,7 @@ class Database:
         self._write_lock = threading.Lock() if self.is_sqlite else None
         # ...and since writers take turns anyway, a SQLite file is written through one connection,
         # held for the process's life and used by whichever thread holds the lock: a pool checkout
-        # and return costs ~45 us, more than a chat message's INSERT and UPDATE together (bench/).
+        # and return costs more than a chat message's INSERT and UPDATE together (bench/README.md).
         self._writer: Connection | None = None
 
     @property
@@ -122,7 +121,7 @@ class Database:
         """SQLite file: copy the WAL back into the database from a thread of its own, not in commits.
 
         SQLite's automatic checkpoint runs inside whichever commit crosses 1,000 WAL pages, with an
-        fsync, on the thread that commits: on the server that is the event loop (about 40 us per
+        fsync, on the thread that commits: on the server that is the event loop (a little on every
         message on average, and a stall of milliseconds every couple of hundred messages). Servers
         call this; short-lived commands (migrate, import) keep SQLite's default. No-op elsewhere.
         """
@@ -195,7 +194,7 @@ class _SQLiteWriter(SQLiteDialect_pysqlite):
     never deadlock upgrading a read lock.
 
     A dialect rather than SQLAlchemy's "begin" event recipe: any Connection event listener makes
-    every statement go through four event dispatches, 13 % of a message's CPU (bench/).
+    every statement go through four event dispatches (their cost: bench/README.md).
     """
 
     supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every statement anew
