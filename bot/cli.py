@@ -147,7 +147,7 @@ def chat(group: str, user: str, owner: bool) -> None:
     settings = _settings()
     logging.basicConfig(level=logging.WARNING)
     db = _database(settings)
-    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz)
+    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, public_url=settings.public_url)
     role = "owner" if owner else "member"
     tty = sys.stdin.isatty()
     if tty:

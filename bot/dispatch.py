@@ -39,8 +39,9 @@ class Dispatcher:
     dedupe record and its reply, or nothing does."""
 
     def __init__(self, db: Database, *, owners: frozenset[str], tz: ZoneInfo, metrics=None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, public_url: str | None = None):
         self.db = db
+        self.public_url = public_url
         self.owners = owners
         self.tz = tz
         self.metrics = metrics
@@ -96,10 +97,11 @@ class Dispatcher:
                 )
                 if not msg.is_private and msg.chat_id not in self._known_groups:
                     ensure_group(conn, msg.chat_id, msg.chat_name, now)
-                ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg))
+                ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg),
+                          public_url=self.public_url)
                 outcome = self._act(ctx, routed)
                 if ctx.reply.texts:
-                    save_reply(conn, row_id, ctx.reply.texts)
+                    save_reply(conn, row_id, ctx.reply.stored())
                 for group_id, text in ctx.outgoing:
                     enqueue(conn, group_id, text, now, source=command)
                 orders_placed = ctx.orders_placed
@@ -110,8 +112,8 @@ class Dispatcher:
             raise
         except DuplicateMessage:
             with self.db.read() as conn:
-                texts = stored_reply(conn, msg.channel, msg.msg_id) or []
-            handled = Handled(Reply(texts), True, "duplicate")
+                stored = stored_reply(conn, msg.channel, msg.msg_id) or []
+            handled = Handled(Reply.from_stored(stored), True, "duplicate")
         except Exception:
             log.exception("handler failed", extra=_fields(msg, command, "error", started))
             handled = Handled(Reply([APOLOGY[1] if lang == "en" else APOLOGY[0]]), False, "error")
@@ -142,6 +144,8 @@ class Dispatcher:
             with savepoint(ctx.conn, undo_on=UserError):  # a refusal part-way rolls back to here, whatever it wrote
                 cmd.run(ctx, args)
         except UserError as e:
+            # The texts go; a group-buy view the handler set before refusing stays (its figures are
+            # unchanged by the refusal), so a card can show them beside the refusal.
             ctx.reply.texts.clear()
             ctx.outgoing.clear()
             ctx.orders_placed = 0

@@ -134,10 +134,51 @@ orders = Table(
     Column("groupbuy_id", Integer, ForeignKey("groupbuys.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("cancelled_at", UTCDateTime, nullable=True),
+    # Fulfilment (catalog.fulfilment): confirmed -> collected; collected keeps status "confirmed".
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Column("collected_at", UTCDateTime, nullable=True),
+    Column("pickup_point", String(100), nullable=True),  # the member's choice when confirmed, as text
+    Column("join_no", Integer, nullable=True),  # 跟团号 of a group-buy order
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 Index("ix_orders_group_user", orders.c.group_id, orders.c.user_id)
 Index("ix_orders_group_time", orders.c.group_id, orders.c.created_at)
+Index("ix_orders_group_status", orders.c.group_id, orders.c.status)
+
+# ---- fulfilment: pickup points, members' choices, export links ---------------------------------
+
+pickup_points = Table(
+    "pickup_points",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("group_id", "name", name="uq_pickup_points_group_name"),
+)
+
+# A member's chosen pickup point in a group, by name (one of the group's pickup_points).
+member_pickups = Table(
+    "member_pickups",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("pickup_point", String(100), nullable=False),
+    Column("chosen_at", UTCDateTime, nullable=False),
+)
+
+# A spreadsheet link sent into a chat (导出): only the SHA-256 of its token is kept.
+export_links = Table(
+    "export_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("group_id", String(128), nullable=False),
+    Column("groupbuy_id", Integer, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
 
 # ---- flash deals -----------------------------------------------------------------------------
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Path, Request
 
-from bot.admin.common import db, now
+from bot.admin.common import db, field_error, now
 from bot.admin.schemas import GroupFields, GroupOut, errors
 from catalog.groups import get_group, group_counts, put_group
+from catalog.pickups import BadPickupName, list_points, replace_points
 
 router = APIRouter(tags=["groups"])
 
@@ -15,6 +16,7 @@ GroupId = Path(..., min_length=1, max_length=128)
 def _fields(body: GroupFields, *, given_only: bool) -> dict:
     """The stored form of the body's fields: all of them (PUT) or only those given (PATCH)."""
     fields = body.model_dump(exclude_unset=given_only)
+    fields.pop("pickup_points", None)  # a table of their own: _pickup_points
     if "owners" in fields:
         fields["owners"] = [o.strip() for o in fields["owners"] if o.strip()]
     return fields
@@ -26,7 +28,8 @@ def put(request: Request, body: GroupFields, group_id: str = GroupId):
     (no name, no owners, no push target, no nudging). To change some fields only, use PATCH."""
     with db(request).begin() as conn:
         group = put_group(conn, group_id, _fields(body, given_only=False), now(request))
-        return {**group.to_json(), "counts": group_counts(conn, group_id)}
+        _pickup_points(conn, group_id, body, now(request))
+        return _shown(conn, group)
 
 
 @router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
@@ -37,7 +40,8 @@ def patch(request: Request, body: GroupFields, group_id: str = GroupId):
         if get_group(conn, group_id) is None:
             raise HTTPException(404, f"no group {group_id}")
         group = put_group(conn, group_id, _fields(body, given_only=True), now(request))
-        return {**group.to_json(), "counts": group_counts(conn, group_id)}
+        _pickup_points(conn, group_id, body, now(request))
+        return _shown(conn, group)
 
 
 @router.get("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
@@ -46,4 +50,20 @@ def read(request: Request, group_id: str = GroupId):
         group = get_group(conn, group_id)
         if group is None:
             raise HTTPException(404, f"no group {group_id}")
-        return {**group.to_json(), "counts": group_counts(conn, group_id)}
+        return _shown(conn, group)
+
+
+def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
+    """Given: the group's whole list, in order. Left out (PUT too): as they are, since owners keep
+    them in chat as well and a PUT of the other settings must not wipe them and members' choices."""
+    if body.pickup_points is None:
+        return
+    try:
+        replace_points(conn, group_id, body.pickup_points, when)
+    except BadPickupName:
+        raise field_error("pickup_points", "names of 1 to 100 characters, at most 50 of them") from None
+
+
+def _shown(conn, group) -> dict:
+    return {**group.to_json(), "pickup_points": list_points(conn, group.group_id), "counts": group_counts(conn, group.group_id)}
+

@@ -25,6 +25,7 @@ MAX_PAGE = 1000
 Fen = Annotated[StrictInt, Field(ge=1, le=MAX_PRICE_FEN)]
 Text = Annotated[StrictStr, Field(max_length=200)]
 Id = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+PickupName = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")]
 # Letters and digits only, as stored; the API does not guess what a full-width or spaced code meant.
 Code = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9]{1,32}$", examples=["A12"])]
 # A hostname (or IPv4 address) with an optional port 1-65535 and a path of visible ASCII.
@@ -137,6 +138,10 @@ class GroupFields(Body):
     owners: list[Id] = Field(default_factory=list, max_length=100, description="sender ids that are owners here")
     push_target: PushTarget | None = None
     nudge_after_hours: StrictInt | None = Field(default=None, ge=1, le=24 * 30)
+    pickup_points: list[PickupName] | None = Field(
+        default=None, max_length=50,
+        description="the group's pickup points (自提点) in order; left out, also by PUT: kept as they are",
+    )
 
 
 class GroupOut(Answer):
@@ -145,6 +150,7 @@ class GroupOut(Answer):
     owners: list[str]
     push_target: dict[str, Any] | None
     nudge_after_hours: int | None
+    pickup_points: list[str]
     counts: dict[str, int]
 
 
@@ -182,6 +188,10 @@ class OrderOut(Answer):
     total_fen: int
     status: str
     created_at: str
+    join_no: int | None = Field(description="跟团号 of a group-buy order, else null")
+    pickup_point: str | None = Field(description="the member's pickup point when the order was confirmed")
+    collected_at: str | None = Field(description="when it was marked collected (核销), else null")
+    user_name: str
 
 
 class GroupBuyOut(Answer):
