@@ -188,10 +188,15 @@ async def test_mixed_joins_its_text_items(robot):
 
 @pytest.mark.parametrize("kind", ["image", "file", "video"])
 async def test_pictures_files_and_videos_get_one_sentence_and_change_nothing(robot, kind):
+    add_product(robot.db, stock=10)
     payload = wecom.message(kind, msgid=new_id(), user="alice", chat=GROUP, body={"url": "https://example.com/x"})
     answer = await robot.answer(payload)
     assert answer["msgtype"] == "stream" and "文字" in content(answer) and "\n" not in content(answer)
-    assert robot.count(inbound_messages) == 0
+    assert await robot.answer(payload) == answer  # deduplicated like any message
+    with robot.db.read() as conn:
+        row = conn.execute(select(inbound_messages)).one()
+    assert (row.channel, row.kind, row.event, row.group_id) == ("wecom_aibot", "event", "media", GROUP)
+    assert robot.stock() == 10 and robot.count(orders) == 0
 
 
 async def test_a_single_chat_is_the_senders_private_chat(robot):
