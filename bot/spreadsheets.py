@@ -74,24 +74,32 @@ def orders_xlsx(rows: Iterable[Line], tz: tzinfo) -> bytes:
     ws.write_row(0, 0, HEADER, bold)
     totals: dict[tuple[str, str, str], list[int]] = {}
     r = 0
+    text_cols = (2, 3, 4, 5, 9, 10)  # the columns whose width follows their text
+    seen: set[tuple[int, str]] = set()  # names repeat: measure each distinct one once
     for r, ln in enumerate(rows, 1):
         c = _cells(ln, tz)
-        for col, v in enumerate(c):
-            if v is None or v == "":
-                continue
-            if col in (7, 8):
-                ws.write_number(r, col, v / 100, money)
-                continue
-            if col in (11, 12):
-                ws.write_datetime(r, col, v, when)
-                continue
-            ws.write(r, col, v)
-            widths[col] = max(widths[col], display_width(v))
+        if c[0] is not None:
+            ws.write_number(r, 0, c[0])
+        ws.write_string(r, 1, c[1])
+        for col in text_cols:
+            v = c[col]
+            if v:
+                ws.write_string(r, col, v)
+                if (col, v) not in seen:
+                    seen.add((col, v))
+                    widths[col] = max(widths[col], display_width(v))
+        ws.write_number(r, 6, c[6])
+        ws.write_number(r, 7, c[7] / 100, money)
+        ws.write_number(r, 8, c[8] / 100, money)
+        ws.write_datetime(r, 11, c[11], when)
+        if c[12] is not None:
+            ws.write_datetime(r, 12, c[12], when)
         if ln.state != "cancelled":
             t = totals.setdefault((ln.product_code, ln.product_name, ln.variant), [0, 0])
             t[0] += ln.quantity
             t[1] += ln.total_fen
     if r:
+        widths[1] = max(widths[1], 8)  # D1234567
         widths[7] = max(widths[7], 10)
         widths[8] = max(widths[8], 10)
         widths[11] = widths[12] = 16
