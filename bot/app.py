@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot import admin, exports
-from bot.channels import bridge, web, wechat, wecom
+from bot.channels import aibot, bridge, web, wechat, wecom
 from bot.dispatch import Dispatcher, utcnow
 from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
@@ -79,6 +79,7 @@ def create_app(
     bridge.add_routes(app, settings, dispatcher.handle_async)
     app.include_router(wechat.make_router(settings, dispatcher.process_async))
     app.include_router(wecom.make_router(settings, dispatcher.process_async))
+    app.include_router(aibot.make_router(settings, dispatcher.handle_async, db))
     app.include_router(admin.make_router(settings))
     app.include_router(exports.router)
     if settings.web_chat:
@@ -103,4 +104,6 @@ def enabled_channels(settings: Settings) -> list[str]:
         out.append("wechat")
     if settings.wecom_token:
         out.append("wecom")
+    if settings.aibot_token:
+        out.append("wecom_aibot")
     return out

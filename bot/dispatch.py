@@ -98,7 +98,7 @@ class Dispatcher:
                           public_url=self.public_url)
                 outcome = self._act(ctx, routed)
                 if ctx.reply.texts:
-                    save_reply(conn, row_id, ctx.reply.texts)
+                    save_reply(conn, row_id, ctx.reply.stored())
                 for group_id, text in ctx.outgoing:
                     enqueue(conn, group_id, text, now, source=command)
                 orders_placed = ctx.orders_placed
@@ -107,8 +107,8 @@ class Dispatcher:
             handled = Handled(ctx.reply, False, outcome)
         except DuplicateMessage:
             with self.db.read() as conn:
-                texts = stored_reply(conn, msg.channel, msg.msg_id) or []
-            handled = Handled(Reply(texts), True, "duplicate")
+                stored = stored_reply(conn, msg.channel, msg.msg_id) or []
+            handled = Handled(Reply.from_stored(stored), True, "duplicate")
         except Exception:
             log.exception("handler failed", extra=_fields(msg, command, "error", started))
             handled = Handled(Reply([APOLOGY[1] if lang == "en" else APOLOGY[0]]), False, "error")
@@ -139,6 +139,8 @@ class Dispatcher:
             with savepoint(ctx.conn, undo_on=UserError):  # a refusal part-way rolls back to here, whatever it wrote
                 cmd.run(ctx, args)
         except UserError as e:
+            # The texts go; a group-buy view the handler set before refusing stays (its figures are
+            # unchanged by the refusal), so a card can show them beside the refusal.
             ctx.reply.texts.clear()
             ctx.outgoing.clear()
             ctx.orders_placed = 0

@@ -8,7 +8,7 @@ from catalog.groupbuys import GroupBuy
 from catalog.pickups import nearest_points, needs_choice
 from catalog.products import Product, get_product
 from catalog.search import nearest_codes
-from handlers.context import Ctx, UserError
+from handlers.context import Ctx, GroupBuyView, UserError
 from handlers.when import parse_when
 from pricing.groupbuy import progress_text
 from pricing.money import fmt
@@ -86,6 +86,13 @@ def status_text(ctx: Ctx, gb: GroupBuy) -> str:
                     f"{gb.participants} {'person' if gb.participants == 1 else 'people'}, "
                     f"{gb.quantity} {'piece' if gb.quantity == 1 else 'pieces'}")
     return ctx.t("，", ", ").join([counted, now_price, progress_text(gb.basis, gb.tiers, gb.reached, ctx.lang)])
+
+
+def show(ctx: Ctx, gb: GroupBuy, invites_joining: bool = False) -> None:
+    """Tell the reply which group buy it is about, as figures (a channel with buttons draws a card)."""
+    ctx.reply.groupbuy = GroupBuyView(gb.id, gb.product_name, gb.basis, gb.participants, gb.quantity,
+                                      gb.current_price_fen, status_text(ctx, gb))
+    ctx.reply.invites_joining = invites_joining
 
 
 def pickup_hint(ctx: Ctx) -> None:

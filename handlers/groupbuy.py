@@ -19,7 +19,7 @@ from catalog.orders import OutOfStock
 from handlers.announcements import announcement
 from handlers.args import quantity, tokens
 from handlers.common import (
-    UNTIL_WORDS, deadline, find_product, pickup_hint, refuse_private, split_keyword, status_text,
+    UNTIL_WORDS, deadline, find_product, pickup_hint, refuse_private, show, split_keyword, status_text,
 )
 from handlers.context import Ctx, UserError
 from handlers.when import fmt_local
@@ -68,6 +68,7 @@ def open_(ctx: Ctx, a: OpenArgs) -> None:
         ctx.conn, group_id=ctx.group_id, product=product, basis=a.basis, tiers=a.tiers,
         deadline=ends, created_by=ctx.user_id, now=ctx.now, lang=ctx.lang,
     )
+    show(ctx, gb, invites_joining=True)
     steps = ctx.t("；", "; ").join(_tier_text(ctx, gb.basis, t) for t in gb.tiers)
     until = fmt_local(gb.deadline, ctx.tz)
     ctx.tell_group(gb.group_id, ctx.t(
@@ -153,6 +154,7 @@ def _closed(ctx: Ctx, gb: GroupBuy | None) -> UserError:
 
 
 def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
+    show(ctx, gb)  # a refusal leaves these figures as they are
     try:
         r: JoinResult = join_groupbuy(ctx.conn, gb.id, ctx.user_id, qty, ctx.now)
     except GroupBuyUnavailable as e:
@@ -163,6 +165,7 @@ def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
             f"Not enough stock: only {e.left} of {gb.product_code} left." if e.left else f"{gb.product_code} is sold out.",
         ) from None
     g = r.gb
+    show(ctx, g)
     state = status_text(ctx, g)
     if r.kind == "joined":
         ctx.say(
@@ -201,12 +204,14 @@ def plus(ctx: Ctx, qty: int) -> None:
 
 def leave(ctx: Ctx, groupbuy_id: int) -> None:
     gb = _visible(ctx, groupbuy_id)
+    show(ctx, gb)
     try:
         gb, mine = leave_groupbuy(ctx.conn, gb.id, ctx.user_id, ctx.now)
     except GroupBuyUnavailable as e:
         raise _closed(ctx, e.gb) from None
     except NotParticipating:
         raise UserError(f"你没有参加团购 #{gb.id}。", f"You are not in group buy #{gb.id}.") from None
+    show(ctx, gb)
     state = status_text(ctx, gb)
     ctx.say(
         f"已退出团购 #{gb.id}，{mine.quantity} 件已退回库存。现在 {state}。",

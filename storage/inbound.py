@@ -82,11 +82,12 @@ def _is_dedupe(error: IntegrityError) -> bool:
     return str(error.orig) == _SQLITE_DEDUPE
 
 
-def save_reply(conn: Connection, row_id: int, texts: list[str]) -> None:
-    _SAVE_REPLY.rowcount(conn, {"row_id": row_id, "reply": texts})
+def save_reply(conn: Connection, row_id: int, reply: list) -> None:
+    """`reply`: the texts answered, possibly followed by one JSON object describing them (handlers' Reply.stored)."""
+    _SAVE_REPLY.rowcount(conn, {"row_id": row_id, "reply": reply})
 
 
-def stored_reply(conn: Connection, channel: str, msg_id: str) -> list[str] | None:
+def stored_reply(conn: Connection, channel: str, msg_id: str) -> list | None:
     row = conn.execute(
         select(inbound_messages.c.reply).where(
             inbound_messages.c.channel == channel, inbound_messages.c.msg_id == msg_id
