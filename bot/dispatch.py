@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.router import Routed, nearest_command, route
 from catalog.groups import effective_role, ensure_group, get_group
 from handlers.context import Ctx, Message, Reply, UserError
+from handlers.help import text_only
 from storage.db import Database, savepoint
 from storage.inbound import DuplicateMessage, record_inbound, save_reply, stored_reply
 from storage.outbox import enqueue
@@ -120,6 +121,9 @@ class Dispatcher:
         if msg.event == "member_joined":
             name = msg.member_name or msg.member_id or ""
             ctx.say(f"欢迎 {name} 加入！发送“帮助”看看我能做什么。")
+            return "event"
+        if msg.event == "media":
+            text_only(ctx)
             return "event"
         if msg.event or routed is None:
             return "ignored"
