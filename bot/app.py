@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from bot import admin, exports
 from bot.channels import aibot, bridge, web, wechat, wecom
 from bot.dispatch import Dispatcher, utcnow
+from bot.httperrors import errors, install as install_error_handlers
 from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
 from bot.settings import Settings
@@ -51,6 +52,7 @@ def create_app(
 
     app = FastAPI(title="tuanbot", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodyLimitMiddleware)
+    install_error_handlers(app)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
@@ -61,13 +63,13 @@ def create_app(
     def healthz():
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses=errors(503))
     async def readyz():
         if await run_in_threadpool(db.ping):
             return {"status": "ready"}
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     def metrics_endpoint():
         try:
             with db.read() as conn:
