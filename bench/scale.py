@@ -135,9 +135,15 @@ class Databases:
 
 
 def analyze(db: Database) -> None:
+    """Planner statistics, and on SQLite the WAL folded back into the file (as a server's checkpointer does)."""
     with db.engine.connect() as c:
         c.execute(text("ANALYZE"))
         c.commit()
+    if db.is_sqlite:
+        import sqlite3
+
+        with sqlite3.connect(make_url(db.url).database) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # ---- timing ------------------------------------------------------------------------------------------
@@ -157,15 +163,17 @@ class Sender:
         return "\n".join(self.dispatcher.handle(msg).reply.texts)
 
 
-def median_ms(fn, repeat: int) -> float:
+def paired_ms(fa, fb, repeat: int) -> tuple[float, float]:
+    """Medians of two workloads run alternately, so both see the same load from other processes."""
     for _ in range(2):
-        fn()
-    times = []
+        fa(), fb()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+        for fn, out in ((fa, times[0]), (fb, times[1])):
+            t = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def table(title: str, header: list[str], rows: list[list]) -> None:
@@ -205,15 +213,12 @@ def bench_search(dbs: Databases, kinds: list[str], n_products: int, repeat: int)
         rows = []
         for label, word in SEARCH_WORDS:
             matches = _count_matches(big, word)
-            a = median_ms(lambda: s_small.send(f"商品 {word}"), repeat)
-            b = median_ms(lambda: s_big.send(f"商品 {word}"), repeat)
+            a, b = paired_ms(lambda: s_small.send(f"商品 {word}"), lambda: s_big.send(f"商品 {word}"), repeat)
             rows.append([f"商品 {word}", label, f"{matches:,}", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}"])
         for label, code in (("详情, swapped digits", "A000081"), ("详情, no such code", "ZZ9")):
-            a = median_ms(lambda: s_small.send(f"详情 {code}"), repeat)
-            b = median_ms(lambda: s_big.send(f"详情 {code}"), repeat)
+            a, b = paired_ms(lambda: s_small.send(f"详情 {code}"), lambda: s_big.send(f"详情 {code}"), repeat)
             rows.append([f"详情 {code}", label, "", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}"])
-        a = median_ms(lambda: s_small.send("下单 A000000 1"), repeat)
-        b = median_ms(lambda: s_big.send("下单 A000000 1"), repeat)
+        a, b = paired_ms(lambda: s_small.send("下单 A000000 1"), lambda: s_big.send("下单 A000000 1"), repeat)
         rows.append(["下单 A000000 1", "an order", "", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}"])
         table(f"Goal 1, search ({kind}): ms a message at 100 and {n_products:,} products",
               ["message", "word", f"matches at {n_products:,}", "at 100", f"at {n_products:,}", "ratio"], rows)
@@ -225,6 +230,71 @@ def _count_matches(db: Database, word: str) -> int:
     with db.read() as conn:
         page, more = search_products(conn, word, offset=0, limit=1_000_000)
     return len(page)
+
+
+# ---- goal 3: big group buys ---------------------------------------------------------------------------------
+
+def bench_groupbuy(dbs: Databases, kinds: list[str], n_past: int, repeat: int) -> None:
+    from sqlalchemy import insert, select
+
+    from catalog.importer import import_file as _import
+    from storage.tables import groupbuy_participants, groupbuys
+
+    rows = []
+    for kind in kinds:
+        empty, full = dbs.fresh(kind, "gb_empty"), dbs.fresh(kind, "gb_full")
+        for db in (empty, full):
+            _import(db, write_catalog(100), T0)
+        t = time.perf_counter()
+        per, made = 1000, 0
+        with full.begin() as conn:
+            pid = conn.execute(select(groupbuys.c.id).limit(1)).first()  # none yet
+            assert pid is None
+            while made < n_past:
+                gb_id = conn.execute(insert(groupbuys).values(
+                    group_id=f"old{made // per % 50}", product_id=1, basis="people",
+                    tiers=[{"threshold": 2, "price_fen": 100}], deadline=T0, status="succeeded", final_price_fen=100,
+                    created_by="boss", created_at=T0 - timedelta(days=30), settled_at=T0 - timedelta(days=29),
+                )).inserted_primary_key[0]
+                conn.execute(insert(groupbuy_participants), [
+                    {"groupbuy_id": gb_id, "user_id": f"p{i}", "quantity": 1, "join_no": i + 1,
+                     "joined_at": T0 - timedelta(days=30)} for i in range(min(per, n_past - made))
+                ])
+                made += per
+        print(f"\n{kind}: {n_past:,} past participants in {n_past // per} settled group buys written in "
+              f"{time.perf_counter() - t:.1f} s")
+        analyze(full)
+        analyze(empty)
+        joins = []
+        for db in (empty, full):
+            s = Sender(db)
+            s.send("开团 A000000 2:100 4:90 截止 2h", user="boss")
+            gb, users = _newest_groupbuy(db), iter(range(10**6))
+            joins.append(lambda s=s, gb=gb, users=users: s.send(f"参团 {gb} 1", user=f"j{next(users)}"))
+        times = paired_ms(*joins, repeat * 4)
+        rows.append([kind, "参团 (a new participant)", f"{times[0]:.2f}", f"{times[1]:.2f}", f"×{times[1] / times[0]:.2f}"])
+        # Settling: a group buy with 3,000 participants (joined through the dispatcher), closed by 结束.
+        s = Sender(full)
+        s.send("开团 A000018 2:100 截止 2h", user="boss")
+        gb = _newest_groupbuy(full)
+        for i in range(3000):
+            s.send(f"参团 {gb} 1", user=f"big{i}")
+        t = time.perf_counter()
+        reply = s.send(f"结束 {gb}", user="boss")
+        took = (time.perf_counter() - t) * 1000
+        assert "3000" in reply.replace(",", "") or "成团" in reply, reply
+        rows.append([kind, "结束 of a 3,000-participant group buy", "", f"{took:.0f}", ""])
+    table(f"Goal 3, group buys: ms, on an empty database and with {n_past:,} past participants",
+          ["database", "work", "empty", f"{n_past:,} past", "ratio"], rows)
+
+
+def _newest_groupbuy(db: Database) -> int:
+    from sqlalchemy import func, select
+
+    from storage.tables import groupbuys
+
+    with db.read() as conn:
+        return conn.execute(select(func.max(groupbuys.c.id))).scalar_one()
 
 
 def main() -> int:
@@ -248,6 +318,8 @@ def main() -> int:
     try:
         if "search" in goals:
             bench_search(dbs, kinds, args.products, args.repeat)
+        if "groupbuy" in goals:
+            bench_groupbuy(dbs, kinds, args.participants, args.repeat)
     finally:
         dbs.close()
     return 0

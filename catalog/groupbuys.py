@@ -144,20 +144,12 @@ _COLUMNS = (
 
 
 def _select():
-    counts = (
-        select(
-            groupbuy_participants.c.groupbuy_id,
-            func.count().label("people"),
-            func.sum(groupbuy_participants.c.quantity).label("pieces"),
-        )
-        .group_by(groupbuy_participants.c.groupbuy_id)
-        .subquery()
-    )
-    return (
-        select(*_COLUMNS, func.coalesce(counts.c.people, 0), func.coalesce(counts.c.pieces, 0))
-        .join(products, products.c.id == groupbuys.c.product_id)
-        .outerjoin(counts, counts.c.groupbuy_id == groupbuys.c.id)
-    )
+    # Counted per group buy on its participants' index (correlated): joining an aggregate over every
+    # group buy's participants made SQLite materialise all of them for each lookup (bench/scale.py).
+    mine = groupbuy_participants.c.groupbuy_id == groupbuys.c.id
+    people = select(func.count()).where(mine).scalar_subquery()
+    pieces = select(func.coalesce(func.sum(groupbuy_participants.c.quantity), 0)).where(mine).scalar_subquery()
+    return select(*_COLUMNS, people, pieces).join(products, products.c.id == groupbuys.c.product_id)
 
 
 def _groupbuy(row) -> GroupBuy:
@@ -395,15 +387,17 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
         _event(conn, gb.id, "failed", now, quantity=gb.quantity)
         return Settlement(gb, False)
     made = []
-    for p in people:
-        order_id = conn.execute(
-            insert(orders).values(
-                group_id=gb.group_id, user_id=p.user_id, product_id=gb.product_id, quantity=p.quantity,
-                unit_price_fen=price, total_fen=price * p.quantity, price_source="groupbuy", status="confirmed",
-                groupbuy_id=gb.id, created_at=now,
-            )
-        ).inserted_primary_key[0]
-        made.append((p, order_id))
+    if people:  # one multi-row INSERT … RETURNING in batches, ids in the participants' order
+        order_ids = conn.execute(
+            insert(orders).returning(orders.c.id, sort_by_parameter_order=True),
+            [
+                {"group_id": gb.group_id, "user_id": p.user_id, "product_id": gb.product_id, "quantity": p.quantity,
+                 "unit_price_fen": price, "total_fen": price * p.quantity, "price_source": "groupbuy",
+                 "status": "confirmed", "groupbuy_id": gb.id, "created_at": now}
+                for p in people
+            ],
+        ).scalars().all()
+        made = list(zip(people, order_ids))
     stamp_groupbuy_orders(conn, made, now)
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
     return Settlement(gb, True, made)
