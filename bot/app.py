@@ -92,8 +92,8 @@ def create_app(
 def freeze_startup_objects() -> None:
     """Call once the app is built, right before serving. What exists by then (modules, the app, the
     tables, compiled statements: ~120,000 objects) lives as long as the process; frozen, the cyclic
-    GC stops walking it on each full collection, which took ~90 ms on the event loop thread, a stall
-    for every request in flight (bench/bridge_throughput.py's p99)."""
+    GC stops walking it on each full collection, a stall on the event loop thread for every request in
+    flight (bench/README.md has what it cost the p99)."""
     gc.collect()
     gc.freeze()
 

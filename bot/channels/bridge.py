@@ -84,7 +84,7 @@ def add_routes(app: FastAPI, settings, handle) -> None:
 
     # Served by a plain Starlette route: the endpoint reads and checks its body itself, so FastAPI's
     # per-request work (dependency solving, endpoint wrapping) is pure cost on the busiest path
-    # (~40 us a message, bench/bridge_throughput.py). The same function registered after it as a
+    # (measured: bench/README.md). The same function registered after it as a
     # FastAPI route never wins the match; it is there so /docs describes the endpoint.
     app.add_route("/bridge/messages", bridge_messages, methods=["POST"])
     app.add_api_route(
