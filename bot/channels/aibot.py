@@ -25,7 +25,6 @@ from bot.channels.wechat import bad_request, check_signature, decrypt, refuse, s
 from bot.dispatch import Handled
 from bot.jsonbody import BadJson
 from handlers.context import Message, Reply
-from handlers.help import TEXT_ONLY
 from handlers.registry import BY_NAME
 from storage.db import Database
 from storage.inbound import stored_reply
@@ -118,7 +117,7 @@ async def _answer(data: dict[str, Any], handle: Handle, db: Database) -> dict[st
     elif kind == "mixed":
         text = _mixed_text(_obj(data, "mixed"))
     else:  # image, file, video and anything else without words
-        return _stream(msg_id, Reply([TEXT_ONLY]))
+        return _stream(msg_id, (await handle(Message(event="media", **base))).reply)
     if not private:
         text = _LEADING_MENTIONS.sub("", text, count=1) if text.lstrip().startswith("@") else text
     handled = await handle(Message(text=text.strip(), **base))
