@@ -125,13 +125,10 @@ async def _stream(request: Request, db, tz: ZoneInfo, last: int | None):
     browser's Last-Event-ID when it reconnects), then new rows as any process records them."""
     yield {"event": "hello", "data": "{}", "retry": RETRY_MS}
     if last is None:
-        rows = await run_in_threadpool(_read, db, lambda conn: recent_messages(conn, GROUP))
-        last = 0
+        rows, last = await run_in_threadpool(_read, db, lambda conn: recent_messages(conn, GROUP)), 0
     else:
-        rows = []
+        rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last))
     while True:
-        if not rows:
-            rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last))
         for row in rows:
             yield {"id": str(row.seq), "event": "message", "data": json.dumps(_to_json(row, tz), ensure_ascii=False)}
             last = row.seq
@@ -139,7 +136,7 @@ async def _stream(request: Request, db, tz: ZoneInfo, last: int | None):
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL_SECONDS)
-        rows = []
+        rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last))
 
 
 def _read(db, query):
