@@ -99,7 +99,7 @@ inbound_messages = Table(
     Column("is_command", Boolean, nullable=False, default=False),
     Column("command", String(32), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
-    Column("reply", JSON, nullable=True),  # the texts answered, returned again to a duplicate
+    Column("reply", JSON, nullable=True),  # the texts answered (then any group-buy view), returned to a duplicate
     UniqueConstraint("channel", "msg_id", name="uq_inbound_messages_channel_msg"),
 )
 Index("ix_inbound_group_time", inbound_messages.c.group_id, inbound_messages.c.received_at)
