@@ -23,6 +23,8 @@ from storage.db import Database
 from storage.tables import product_tiers, products
 
 CSV_COLUMNS = ("code", "name", "description", "category", "price", "market_price", "stock", "active", "tiers")
+# The other columns may be left out of the header: a new product takes their defaults, an existing one keeps them.
+REQUIRED_COLUMNS = ("code", "name", "price", "stock")
 # Rows per transaction: a batch commits a few hundred at once (one transaction per row would crawl
 # over 50,000 rows) while never holding SQLite's single write lock for long, so a running server
 # only waits a moment. Rows are validated before the batch opens; a rejected row never reaches it.
@@ -31,6 +33,7 @@ BATCH_ROWS = 500
 _TRUE = {"true", "1", "yes", ""}  # SPEC section 5: an empty `active` is true
 _FALSE = {"false", "0", "no"}
 _WHOLE = re.compile(r"^\d{1,9}$")
+_NEGATIVE = re.compile(r"^-\s*\d+$")
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 # What a CSV column is called when validate_product names the field it maps to.
 _CSV_FIELD = {"price_fen": "price", "market_price_fen": "market_price"}
@@ -240,11 +243,11 @@ def _csv_rows(path: Path, text: str) -> list[_Row]:
 
 
 def _csv_header(path: Path, names: list[str]) -> dict[str, int]:
-    missing = [c for c in CSV_COLUMNS if c not in names]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise ImportFailed(
             f"{path}: the header (line 1) lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-            f"it needs {','.join(CSV_COLUMNS)}"
+            f"it needs {','.join(REQUIRED_COLUMNS)} (and may have {','.join(c for c in CSV_COLUMNS if c not in REQUIRED_COLUMNS)})"
         )
     unknown = [n for n in names if n and n not in CSV_COLUMNS]
     if unknown:
@@ -252,7 +255,7 @@ def _csv_header(path: Path, names: list[str]) -> dict[str, int]:
     twice = [c for c in CSV_COLUMNS if names.count(c) > 1]
     if twice:
         raise ImportFailed(f"{path}: the header (line 1) has the column {twice[0]} twice")
-    return {c: names.index(c) for c in CSV_COLUMNS}
+    return {c: names.index(c) for c in CSV_COLUMNS if c in names}
 
 
 def _csv_product(raw: tuple[list[str], int, dict[str, int]]) -> dict[str, Any]:
@@ -264,22 +267,29 @@ def _csv_product(raw: tuple[list[str], int, dict[str, int]]) -> dict[str, Any]:
     product: dict[str, Any] = {
         "code": cell["code"],
         "name": cell["name"],
-        "description": cell["description"],
-        "category": cell["category"],
         "price_fen": _yuan(cell["price"], "price", required=True),
-        "market_price_fen": _yuan(cell["market_price"], "market_price", required=False),
-        "active": _active(cell["active"]),
     }
+    # A column left out of the header is not given: a new product takes its default, an existing one keeps it.
+    for column in ("description", "category"):
+        if column in cell:
+            product[column] = cell[column]
+    if "market_price" in cell:
+        product["market_price_fen"] = _yuan(cell["market_price"], "market_price", required=False)
+    if "active" in cell:
+        product["active"] = _active(cell["active"])
     # An empty stock leaves an existing product's stock alone (a price list without stock
     # numbers must not wipe the inventory); a new product starts with 0.
     if cell["stock"]:
+        if _NEGATIVE.match(cell["stock"]):
+            raise _Rejected("stock must be 0 or more")
         if not _WHOLE.match(cell["stock"]):
             raise _Rejected(f"stock: {cell['stock']!r} is not a whole number of pieces")
         product["stock"] = int(cell["stock"])
-    try:
-        product["tiers"] = ladder_to_json(parse_ladder_text(cell["tiers"], product["price_fen"]))
-    except PriceRuleError as e:
-        raise _Rejected(f"tiers: {e.en}") from None
+    if "tiers" in cell:
+        try:
+            product["tiers"] = ladder_to_json(parse_ladder_text(cell["tiers"], product["price_fen"]))
+        except PriceRuleError as e:
+            raise _Rejected(f"tiers: {e.en}") from None
     try:
         return validate_product(product)
     except ProductError as e:
