@@ -55,7 +55,7 @@ def route(text: str, *, is_private: bool = False, mentions_bot: bool = False) ->
 
     plus = _PLUS.match(t)
     if plus and "plus" in BY_NAME:
-        return Routed(BY_NAME["plus"], "zh", plus.group(1), "+")
+        return Routed(BY_NAME["plus"], "zh", t[1:].strip(), "+")  # "2" or "2 42码": a variant may follow
 
     word = t.split(None, 1)[0]
     hit = BY_WORD.get(word.lower())

@@ -26,7 +26,7 @@ async def test_product_create_read_patch(http):
     assert r.status_code == 201 and r.json()["code"] == "A12"
     assert (await http.post("/admin/products", json={**SNEAKERS, "code": "a12"}, headers=AUTH)).status_code == 409
     got = (await http.get("/admin/products/a12", headers=AUTH)).json()
-    assert got == SNEAKERS
+    assert got == {**SNEAKERS, "variants": []}
     r = await http.patch("/admin/products/A12", json={"stock": 10, "price_fen": 19000}, headers=AUTH)
     assert r.status_code == 200 and (r.json()["stock"], r.json()["price_fen"]) == (10, 19000)
     assert (await http.get("/admin/products/ZZ9", headers=AUTH)).status_code == 404
@@ -80,7 +80,8 @@ async def test_orders_list_with_filters(http, db, clock):
     assert [o["order_no"] for o in everything] == ["D2", "D1"]
     d1 = everything[1]
     assert d1 == {"order_no": "D1", "group_id": "g1", "user_id": "alice", "product_code": "A12", "quantity": 2,
-                  "unit_price_fen": 18900, "total_fen": 37800, "status": "pending", "created_at": d1["created_at"]}
+                  "unit_price_fen": 18900, "total_fen": 37800, "status": "pending", "created_at": d1["created_at"],
+                  "variant": ""}
     assert [o["order_no"] for o in (await http.get("/admin/orders?status=cancelled", headers=AUTH)).json()] == ["D2"]
     assert [o["order_no"] for o in (await http.get("/admin/orders?group_id=g1&user_id=alice", headers=AUTH)).json()] == ["D1"]
     assert (await http.get("/admin/orders?status=shipped", headers=AUTH)).status_code == 422

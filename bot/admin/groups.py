@@ -7,8 +7,9 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy import func, select
 
-from bot.admin.common import db, now
+from bot.admin.common import db, field_error, now
 from catalog.groups import get_group, put_group
+from catalog.shelf import UnknownCodes, set_shelf, shelf_codes
 from storage.tables import groupbuys, inbound_messages, orders
 
 router = APIRouter(tags=["groups"])
@@ -26,6 +27,8 @@ class GroupIn(BaseModel):
     owners: list[str] = Field(default_factory=list, max_length=100)
     push_target: PushTarget | None = None
     nudge_after_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    # The products this group sells (product codes); [] sells the whole catalog. Left out: unchanged.
+    shelf: list[str] | None = Field(default=None, max_length=1000)
 
 
 @router.put("/groups/{group_id}")
@@ -40,7 +43,16 @@ def put(request: Request, group_id: str, body: GroupIn):
     }
     with db(request).begin() as conn:
         group = put_group(conn, group_id, fields, now(request))
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
+        if body.shelf is not None:
+            _set_shelf(conn, group_id, body.shelf, now(request))
+        return {**group.to_json(), "shelf": shelf_codes(conn, group_id), "counts": _counts(conn, group_id)}
+
+
+def _set_shelf(conn, group_id: str, codes: list[str], at) -> None:
+    try:
+        set_shelf(conn, group_id, codes, at)
+    except UnknownCodes as e:  # raising inside the transaction rolls the whole PUT back
+        raise field_error("shelf", f"no product with code {', '.join(e.codes)}") from None
 
 
 @router.get("/groups/{group_id}")
@@ -49,7 +61,7 @@ def read(request: Request, group_id: str):
         group = get_group(conn, group_id)
         if group is None:
             raise HTTPException(404, f"no group {group_id}")
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
+        return {**group.to_json(), "shelf": shelf_codes(conn, group_id), "counts": _counts(conn, group_id)}
 
 
 def _counts(conn, group_id: str) -> dict[str, int]:

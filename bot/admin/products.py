@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Body, HTTPException, Request
 
 from bot.admin.common import db, field_error, now
+from catalog.groupbuys import promote_product
 from catalog.products import (
     DuplicateCode,
     ProductError,
@@ -15,6 +16,8 @@ from catalog.products import (
     update_product,
     validate_product,
 )
+from handlers.common import promotion_text
+from storage.outbox import enqueue
 
 router = APIRouter(tags=["products"])
 
@@ -57,7 +60,14 @@ def patch(request: Request, code: str, body: dict[str, Any] = Body(..., examples
         raise field_error("code", "cannot be changed")
     try:
         with db(request).begin() as conn:
-            p = update_product(conn, code, data, now(request))
+            at = now(request)
+            p = update_product(conn, code, data, at)
+            if p is not None and ("stock" in data or "variants" in data):
+                # Stock raised: waitlisted joins take it at once, in this same transaction, and
+                # each group hears who moved up (the outbox row commits with the stock it took).
+                for promoted in promote_product(conn, p.id, at):
+                    enqueue(conn, promoted.group_id, promotion_text(promoted, "zh"), at, source="waitlist")
+                p = get_product(conn, p.code)
     except ProductError as e:
         raise field_error(e.field, e.message) from None
     if p is None:
