@@ -94,7 +94,7 @@ class Dispatcher:
                 )
                 if not msg.is_private and msg.chat_id not in self._known_groups:
                     ensure_group(conn, msg.chat_id, msg.chat_name, now)
-                ctx = Ctx(conn, msg, lang, msg.sender_role, now, self.tz)
+                ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg))
                 outcome = self._act(ctx, routed)
                 if ctx.reply.texts:
                     save_reply(conn, row_id, ctx.reply.texts)
@@ -130,19 +130,12 @@ class Dispatcher:
                 f"There is no command \"{routed.word}\". Did you mean \"{near}\"? Send \"help\" for all commands.",
             )
             return "unknown"
-        if cmd.staff or cmd.name == "help":
-            ctx.role = self._role(ctx.conn, msg)
-        elif msg.sender_id in self.owners:
-            ctx.role = "owner"
         try:
             if cmd.staff and not ctx.is_staff:
                 word = cmd.zh[0] if ctx.lang == "zh" else cmd.en[0]
                 raise UserError(f"只有群主或管理员可以用“{word}”。", f"Only the group owner or an admin can use \"{word}\".")
             args = cmd.parse(routed.raw_rest if cmd.raw else routed.rest)
-            if cmd.writes:
-                with _savepoint(ctx.conn):  # a refusal part-way rolls back to here
-                    cmd.run(ctx, args)
-            else:
+            with _savepoint(ctx.conn):  # a refusal part-way rolls back to here, whatever the command wrote
                 cmd.run(ctx, args)
         except UserError as e:
             ctx.reply.texts.clear()

@@ -5,6 +5,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from handlers.args import read_quantity
 from handlers.registry import BY_NAME, BY_WORD, COMMANDS, Command
 
 # Full-width digits, letters, colon, plus, slash, hash and the ideographic space read as half-width, one
@@ -15,8 +16,12 @@ _HALF.update({c: chr(c - 0xFEE0) for c in range(ord("０"), ord("９") + 1)})
 _HALF.update({c: chr(c - 0xFEE0) for c in range(ord("Ａ"), ord("Ｚ") + 1)})
 _HALF.update({c: chr(c - 0xFEE0) for c in range(ord("ａ"), ord("ｚ") + 1)})
 _MENTIONS = re.compile(r"(?:@\S+\s*)+")
-_PLUS = re.compile(r"^\+\s*(\d+)(?:\s+.*)?$", re.DOTALL)
+# `+2`, `+ 2`, `+2件`, `+两件`, `+2 42码`: the 接龙 habit; what follows the quantity goes to the parser too.
+_PLUS = re.compile(r"^\+\s*(\S+)(?:\s+(.*))?$", re.DOTALL)
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# A text longer than this is talk whoever it is addressed to: no command is that long, and a pasted
+# article should be counted as activity, not parsed or answered.
+MAX_COMMAND_CHARS = 4000
 # Chinese words may be glued to an ASCII argument ("下单A12"), never to more Chinese ("商品很好" is talk).
 _ZH_WORDS = sorted((w for w, (_, lang) in BY_WORD.items() if lang == "zh"), key=len, reverse=True)
 
@@ -37,6 +42,8 @@ def normalize(text: str) -> str:
 
 def route(text: str, *, is_private: bool = False, mentions_bot: bool = False) -> Routed | None:
     """The command a text is for; None when it is group talk the bot stays silent on."""
+    if len(text) > MAX_COMMAND_CHARS:
+        return None
     raw = text.strip()
     norm = raw.translate(_HALF)  # same length as raw: every position means the same character
     pos = 0
@@ -54,8 +61,9 @@ def route(text: str, *, is_private: bool = False, mentions_bot: bool = False) ->
         return Routed(BY_NAME["help"], "zh", "", "") if addressed else None
 
     plus = _PLUS.match(t)
-    if plus and "plus" in BY_NAME:
-        return Routed(BY_NAME["plus"], "zh", t[1:].strip(), "+")  # "2" or "2 42码": a variant may follow
+    if plus and read_quantity(plus.group(1)) is not None:
+        rest = t[1:].strip()
+        return Routed(BY_NAME["plus"], "zh", rest, "+", rest)
 
     word = t.split(None, 1)[0]
     hit = BY_WORD.get(word.lower())

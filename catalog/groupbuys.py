@@ -1,4 +1,4 @@
-"""Group buys: opening, joining (stock taken at once), leaving, settling exactly once, their history; posting flash deals."""
+"""Group buys: opening, joining (stock taken at once), leaving, settling exactly once, their history."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,23 +8,13 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from catalog.orders import OutOfStock, order_no
+from catalog.orders import OutOfStock
 from catalog.products import Product, lock_product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
-from pricing.money import fmt
 from storage.outbox import withdraw
-from storage.tables import (
-    deals,
-    groupbuy_events,
-    groupbuy_participants,
-    groupbuy_waitlist,
-    groupbuys,
-    orders,
-    products,
-)
+from storage.tables import groupbuy_events, groupbuy_participants, groupbuy_waitlist, groupbuys, orders, products
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names no group buy
-_LISTED_IN_ANNOUNCEMENT = 30  # a settlement announcement names at most this many participants
 
 
 class GroupBuyUnavailable(Exception):
@@ -64,6 +54,7 @@ class GroupBuy:
     created_by: str
     created_at: datetime
     settled_at: datetime | None
+    lang: str = "zh"  # the language it was opened in: its announcement and reminder speak it
     limit_qty: int | None = None  # 限购: pieces per member
     participants: int = 0  # people: a member holding several variants counts once
     quantity: int = 0
@@ -137,6 +128,7 @@ class Promotion:
     variant: str
     quantity: int
     join_no: int
+    lang: str = "zh"  # the group buy's language: its group is told in it
 
 
 @dataclass
@@ -206,6 +198,7 @@ _COLUMNS = (
     groupbuys.c.created_by,
     groupbuys.c.created_at,
     groupbuys.c.settled_at,
+    groupbuys.c.lang,
     groupbuys.c.limit_qty,
 )
 
@@ -374,12 +367,12 @@ def _event(conn: Connection, groupbuy_id: int, kind: str, now: datetime, *, user
 
 def open_groupbuy(
     conn: Connection, *, group_id: str, product: Product, basis: Basis, tiers: list[Tier],
-    deadline: datetime, created_by: str, now: datetime, limit_qty: int | None = None,
+    deadline: datetime, created_by: str, now: datetime, lang: str = "zh", limit_qty: int | None = None,
 ) -> GroupBuy:
     gb_id = conn.execute(
         insert(groupbuys).values(
             group_id=group_id, product_id=product.id, basis=basis, tiers=tiers_to_json(tiers), deadline=deadline,
-            status="open", created_by=created_by, created_at=now, limit_qty=limit_qty,
+            status="open", created_by=created_by, created_at=now, lang=lang, limit_qty=limit_qty,
         )
     ).inserted_primary_key[0]
     _event(conn, gb_id, "opened", now, user_id=created_by)
@@ -571,7 +564,8 @@ def promote(conn: Connection, product_id: int, variant: str, now: datetime) -> l
     promotion commits together with the stock it takes."""
     line = conn.execute(
         select(groupbuy_waitlist.c.id, groupbuy_waitlist.c.groupbuy_id, groupbuy_waitlist.c.user_id,
-               groupbuy_waitlist.c.quantity, groupbuys.c.group_id, products.c.code, products.c.name)
+               groupbuy_waitlist.c.quantity, groupbuys.c.group_id, products.c.code, products.c.name,
+               groupbuys.c.lang)
         .join(groupbuys, groupbuys.c.id == groupbuy_waitlist.c.groupbuy_id)
         .join(products, products.c.id == groupbuys.c.product_id)
         .where(groupbuys.c.product_id == product_id, groupbuys.c.status == "open", groupbuys.c.deadline > now,
@@ -579,13 +573,13 @@ def promote(conn: Connection, product_id: int, variant: str, now: datetime) -> l
         .order_by(groupbuy_waitlist.c.id)
     ).all()
     done = []
-    for entry_id, gb_id, user_id, qty, group_id, code, name in line:
+    for entry_id, gb_id, user_id, qty, group_id, code, name, lang in line:
         if not take_stock(conn, product_id, qty, variant):
             break
         conn.execute(delete(groupbuy_waitlist).where(groupbuy_waitlist.c.id == entry_id))
         join_no = _add_participant(conn, gb_id, user_id, variant, qty, now)
         _event(conn, gb_id, "promoted", now, user_id=user_id, quantity=qty)
-        done.append(Promotion(gb_id, group_id, code, name, user_id, variant, qty, join_no))
+        done.append(Promotion(gb_id, group_id, code, name, user_id, variant, qty, join_no, lang))
     return done
 
 
@@ -615,6 +609,7 @@ def reopen_groupbuy(
         insert(groupbuys).values(
             group_id=group_id, product_id=old.product_id, basis=old.basis, tiers=tiers_to_json(old.tiers),
             deadline=deadline, status="open", created_by=created_by, created_at=now, limit_qty=old.limit_qty,
+            lang=old.lang,
         )
     ).inserted_primary_key[0]
     _event(conn, gb_id, "opened", now, user_id=created_by)
@@ -673,82 +668,3 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
         made.append((p, order_id))
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
     return Settlement(gb, True, made, dropped=dropped)
-
-
-def settle_groupbuy(conn: Connection, groupbuy_id: int, now: datetime, lang: str = "zh") -> str | None:
-    """Settle (see `settle`) and return the announcement for the group; None when already settled."""
-    done = settle(conn, groupbuy_id, now)
-    return None if done is None else announcement(done, lang)
-
-
-def announcement(s: Settlement, lang: str = "zh") -> str:
-    gb = s.gb
-    en = lang == "en"
-    title = f"#{gb.id} {gb.product_code} {gb.product_name}"
-    counted = _counted(gb, en)
-    if not s.succeeded:
-        first = min(gb.tiers, key=lambda t: t.threshold)
-        need = _amount(gb.basis, first.threshold, en)
-        if en:
-            return "\n".join([f"Group buy {title} did not succeed: {counted}, the first tier needs {need}. "
-                              "All stock has been returned; no orders were made."] + _dropped_line(s, en))
-        return "\n".join([f"团购 {title} 未成团：{counted}，最低一档要 {need}。库存已全部退回，不产生订单。"]
-                         + _dropped_line(s, en))
-    price = fmt(gb.final_price_fen)
-    if en:
-        lines = [f"Group buy {title} succeeded! {counted}; everyone pays {price} each. Confirmed orders:"]
-    else:
-        lines = [f"团购 {title} 成团啦！{counted}，每位团员都按 {price}/件 成交。已确认订单："]
-    for p, order_id in s.orders[:_LISTED_IN_ANNOUNCEMENT]:
-        total = fmt(gb.final_price_fen * p.quantity)
-        variant = f" {p.variant}" if p.variant else ""
-        lines.append(f"{p.join_no}. {p.user_id}{variant} ×{p.quantity} {total} {order_no(order_id)}")
-    hidden = len(s.orders) - _LISTED_IN_ANNOUNCEMENT
-    if hidden > 0:
-        lines.append(f"… and {hidden} more" if en else f"……另有 {hidden} 人")
-    return "\n".join(lines + _dropped_line(s, en))
-
-
-def _dropped_line(s: Settlement, en: bool) -> list[str]:
-    if not s.dropped:
-        return []
-    names = list(dict.fromkeys(w.user_id for w in s.dropped))
-    shown = ("、" if not en else ", ").join(names[:_LISTED_IN_ANNOUNCEMENT])
-    if len(names) > _LISTED_IN_ANNOUNCEMENT:
-        shown += f" … (+{len(names) - _LISTED_IN_ANNOUNCEMENT})" if en else f" 等 {len(names)} 人"
-    if en:
-        return [f"Waitlist not served, dropped: {shown}."]
-    return [f"候补未能递补，已取消：{shown}。"]
-
-
-def _amount(basis: Basis, n: int, en: bool) -> str:
-    if basis == PEOPLE:
-        return f"{n} {'person' if n == 1 else 'people'}" if en else f"{n} 人"
-    return f"{n} {'piece' if n == 1 else 'pieces'}" if en else f"{n} 件"
-
-
-def _counted(gb: GroupBuy, en: bool) -> str:
-    if en:
-        return f"{_amount(PEOPLE, gb.participants, True)}, {_amount('quantity', gb.quantity, True)}"
-    return f"{gb.participants} 人 {gb.quantity} 件"
-
-
-# ---- flash deals -------------------------------------------------------------------------------
-
-def post_deal(
-    conn: Connection, *, group_id: str, product: Product, price_fen: int, limit_qty: int | None,
-    ends_at: datetime | None, created_by: str, now: datetime,
-) -> int:
-    """A new flash deal for this group; it replaces the group's earlier deals on the same product
-    (otherwise the lowest of them would keep winning). Returns the deal id."""
-    conn.execute(
-        update(deals)
-        .where(deals.c.group_id == group_id, deals.c.product_id == product.id, deals.c.active.is_(True))
-        .values(active=False)
-    )
-    return conn.execute(
-        insert(deals).values(
-            group_id=group_id, product_id=product.id, price_fen=price_fen, limit_qty=limit_qty, sold_qty=0,
-            ends_at=ends_at, created_by=created_by, created_at=now, active=True,
-        )
-    ).inserted_primary_key[0]

@@ -292,6 +292,39 @@ def search_products(
     return [_product(r) for r in rows[:limit]], len(rows) > limit
 
 
+def list_products(conn: Connection, word: str = "", *, active: bool | None = None, limit: int = 100,
+                  offset: int = 0) -> list[Product]:
+    """Products by code, with their ladders, for the admin list: `word` as in search (code, name,
+    category or description holds it, case-insensitively), `active` None for both kinds."""
+    q = select(*_COLUMNS)
+    word = word.strip()
+    if word:
+        like = f"%{_escape_like(word.lower())}%"
+        q = q.where(or_(*(func.lower(c).like(like, escape="\\") for c in
+                          (products.c.code, products.c.name, products.c.category, products.c.description))))
+    if active is not None:
+        q = q.where(products.c.active.is_(active))
+    rows = conn.execute(q.order_by(products.c.code).offset(offset).limit(limit)).all()
+    ladders: dict[int, list[tuple[int, int]]] = {r[0]: [] for r in rows}
+    if ladders:
+        tiers = conn.execute(
+            select(product_tiers.c.product_id, product_tiers.c.min_qty, product_tiers.c.price_fen)
+            .where(product_tiers.c.product_id.in_(list(ladders))).order_by(product_tiers.c.min_qty)
+        )
+        for pid, min_qty, price in tiers:
+            ladders[pid].append((min_qty, price))
+    out = [_product(r, ladders[r[0]]) for r in rows]
+    if out:
+        by_id = {p.id: p for p in out}
+        for pid, name, stock in conn.execute(
+            select(product_variants.c.product_id, product_variants.c.name, product_variants.c.stock)
+            .where(product_variants.c.product_id.in_(list(by_id)))
+            .order_by(product_variants.c.product_id, product_variants.c.position, product_variants.c.id)
+        ):
+            by_id[pid].variants.append(Variant(name, stock))
+    return out
+
+
 def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

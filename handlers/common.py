@@ -1,13 +1,98 @@
-"""Helpers shared by the command handlers: a variant named after a code or id, waitlist promotions' words, the shelf."""
+"""Helpers shared by several commands: finding a product by code, deadlines and time left, group-buy progress,
+a variant named after a code or id, waitlist promotions' words, the group's shelf."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from catalog.groupbuys import Promotion
-from catalog.products import Product, find_variant
+from catalog.groupbuys import GroupBuy, Promotion
+from catalog.products import Product, find_variant, get_product, nearest_codes
 from catalog.shelf import on_shelf
-from handlers.args import quantity
+from handlers.args import quantity, read_quantity
 from handlers.context import Ctx, UserError
+from handlers.when import parse_when
+from pricing.groupbuy import progress_text
+from pricing.money import fmt
+
+DEFAULT_DEADLINE = timedelta(hours=24)
+UNTIL_WORDS = ("截止", "until")
+
+
+def find_product(ctx: Ctx, code: str) -> Product:
+    """The active product with this code, or one sentence naming the nearest codes."""
+    p = get_product(ctx.conn, code)
+    if p is not None and p.active:
+        return p
+    if p is not None:
+        raise UserError(f"{p.code} {p.name} 已下架。", f"{p.code} {p.name} is not on sale.")
+    near = nearest_codes(ctx.conn, code)
+    if near:
+        raise UserError(
+            f"没有编码为 {code} 的商品。你是不是要找：{'、'.join(near)}？",
+            f"There is no product with code {code}. Did you mean: {', '.join(near)}?",
+        )
+    raise UserError(
+        f"没有编码为 {code} 的商品。发送“商品”看看有什么。",
+        f"There is no product with code {code}. Send \"browse\" to see what there is.",
+    )
+
+
+def split_keyword(args: list[str], words: tuple[str, ...]) -> tuple[list[str], list[str] | None]:
+    """(tokens before the first keyword, tokens after it); None when no keyword. `截止20:00` counts as `截止 20:00`."""
+    for i, tok in enumerate(args):
+        low = tok.lower()
+        for w in words:
+            if low == w:
+                return args[:i], args[i + 1:]
+            if not w.isascii() and low.startswith(w):
+                return args[:i], [tok[len(w):]] + args[i + 1:]
+    return args, None
+
+
+def deadline(ctx: Ctx, when: list[str] | None) -> datetime:
+    """The WHEN after 截止/until as UTC, or 24 hours from now when none was given."""
+    if when is None:
+        return ctx.now + DEFAULT_DEADLINE
+    if not when:
+        raise UserError("“截止”后面要写时间，例如：截止 明天 20:00", "Put a time after \"until\", e.g. until tomorrow 20:00")
+    return parse_when(" ".join(when), ctx.now, ctx.tz)
+
+
+def time_left(ctx: Ctx, until: datetime) -> str:
+    minutes = int((until - ctx.now).total_seconds() // 60)
+    if minutes < 1:
+        return ctx.t("不到 1 分钟", "under a minute left")
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return ctx.t(f"还剩 {days} 天 {hours} 小时", f"{days}d {hours}h left")
+    if hours:
+        if not mins:
+            return ctx.t(f"还剩 {hours} 小时", f"{hours}h left")
+        return ctx.t(f"还剩 {hours} 小时 {mins} 分", f"{hours}h {mins}m left")
+    return ctx.t(f"还剩 {mins} 分钟", f"{mins}m left")
+
+
+def refuse_private(ctx: Ctx, zh: str, en: str) -> None:
+    if ctx.msg.is_private:
+        raise UserError(zh, en)
+
+
+def status_text(ctx: Ctx, gb: GroupBuy) -> str:
+    """`2 人 3 件，当前价 ¥150.00，再 2 人降到 ¥120.00`."""
+    price = gb.current_price_fen
+    now_price = (ctx.t(f"当前价 {fmt(price)}", f"current price {fmt(price)}") if price is not None
+                 else ctx.t("还没到第一档", "first tier not reached yet"))
+    counted = ctx.t(f"{gb.participants} 人 {gb.quantity} 件",
+                    f"{gb.participants} {'person' if gb.participants == 1 else 'people'}, "
+                    f"{gb.quantity} {'piece' if gb.quantity == 1 else 'pieces'}")
+    parts = [counted, now_price, progress_text(gb.basis, gb.tiers, gb.reached, ctx.lang)]
+    if gb.limit_qty:
+        parts.append(ctx.t(f"每人限购 {gb.limit_qty} 件", f"at most {gb.limit_qty} per member"))
+    if gb.waitlist:
+        parts.append(ctx.t(f"候补 {gb.waitlist} 人", f"{gb.waitlist} on the waitlist"))
+    return ctx.t("，", ", ").join(p for p in parts if p)
+
 
 _LISTED_VARIANTS = 12  # a refusal lists at most this many variants in stock
 
@@ -25,11 +110,7 @@ class Pick:
 
 
 def is_quantity(text: str) -> bool:
-    try:
-        quantity(text)
-    except UserError:
-        return False
-    return True
+    return read_quantity(text) is not None
 
 
 def variant_and_qty(args: list[str], usage: tuple[str, str]) -> Pick:
@@ -113,9 +194,10 @@ def promotion_text(p: Promotion, lang: str) -> str:
 
 
 def announce_promotions(ctx: Ctx, promotions: list[Promotion]) -> None:
-    """Each promotion is told to its group through the outbox, in this message's unit of work."""
+    """Each promotion is told to its group through the outbox, in this message's unit of work, in the
+    language its group buy was opened in."""
     for p in promotions:
-        ctx.outgoing.append((p.group_id, promotion_text(p, ctx.lang)))
+        ctx.outgoing.append((p.group_id, promotion_text(p, p.lang)))
 
 
 # ---- the group's shelf --------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 ROLES = ("member", "admin", "owner")
@@ -45,6 +45,10 @@ class Reply:
         return [{"text": t} for t in self.texts]
 
 
+def _channel_role(role: str) -> str:
+    return role if role in STAFF_ROLES else "member"
+
+
 class UserError(ValueError):
     """One clear sentence for the sender; the unit of work rolls back, nothing changes."""
 
@@ -64,14 +68,24 @@ class Ctx:
     conn: Any  # sqlalchemy Connection inside the message's transaction
     msg: Message
     lang: str  # "zh" or "en": the language of the command word used
-    role: str  # effective role: channel role, TUANBOT_OWNERS and the group's owners combined
     now: datetime  # aware UTC
     tz: ZoneInfo
+    # Computes the effective role (channel role, TUANBOT_OWNERS and the group's owners combined); called
+    # the first time `role` is asked, since it reads the group's row and most commands never ask.
+    role_of: Callable[[], str] | None = field(default=None, repr=False)
     reply: Reply = field(default_factory=Reply)
     # Messages to groups other than the one this message came from (or caused with no chat to answer):
     # (group_id, text). The dispatcher writes them to the outbox in the same transaction.
     outgoing: list[tuple[str, str]] = field(default_factory=list)
     orders_placed: int = 0  # for the tuanbot_orders_total metric, counted once the transaction commits
+    _role: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def role(self) -> str:
+        """The sender's effective role here: "member", "admin" or "owner"."""
+        if self._role is None:
+            self._role = self.role_of() if self.role_of is not None else _channel_role(self.msg.sender_role)
+        return self._role
 
     @property
     def group_id(self) -> str:

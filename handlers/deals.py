@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.deals import Deal, live_deals
-from catalog.groupbuys import live_groupbuys, post_deal
+from catalog.deals import Deal, live_deals, post_deal
+from catalog.groupbuys import live_groupbuys
 from catalog.products import get_product_by_id
-from handlers.args import quantity, tokens
-from handlers.browse import find_product
+from handlers.args import price, quantity, tokens
+from handlers.common import UNTIL_WORDS, deadline, find_product, refuse_private, split_keyword, status_text, time_left
 from handlers.context import Ctx, UserError
-from handlers.groupbuy import UNTIL_WORDS, deadline, refuse_private, split_keyword, status_text, time_left
 from handlers.when import fmt_local
-from pricing.money import fmt, parse_yuan
+from pricing.money import fmt
 
 LIMIT_WORDS = ("限量", "limit")
 
@@ -33,12 +32,7 @@ def parse_deal(rest: str) -> DealArgs:
     if len(args) < 2:
         raise UserError(*_USAGE)
     code, price_text = args[0], args[1]
-    price = parse_yuan(price_text)
-    if price is None or price <= 0:
-        raise UserError(
-            f"特价要写成大于 0 的金额，例如 99 或 99.50，“{price_text}”不行。",
-            f"The deal price must be an amount above zero, like 99 or 99.50, not \"{price_text}\".",
-        )
+    price_fen = price(price_text, ("特价", "The deal price"))
     # The options may come in either order: split on 截止/until first, then find 限量/limit on either side.
     before, when = split_keyword(args[2:], UNTIL_WORDS)
     limit = None
@@ -54,7 +48,7 @@ def parse_deal(rest: str) -> DealArgs:
         part[:] = head + after[1:]
     if before:
         raise UserError(*_USAGE)
-    return DealArgs(code, price, limit, when)
+    return DealArgs(code, price_fen, limit, when)
 
 
 def deal(ctx: Ctx, a: DealArgs) -> None:

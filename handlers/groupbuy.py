@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from catalog.groupbuys import (
     GroupBuy,
@@ -10,7 +9,6 @@ from catalog.groupbuys import (
     JoinResult,
     NotParticipating,
     OverLimit,
-    announcement,
     get_groupbuy,
     join_groupbuy,
     leave_groupbuy,
@@ -21,60 +19,27 @@ from catalog.groupbuys import (
 )
 from catalog.orders import OutOfStock
 from catalog.products import get_product_by_id
+from handlers.announcements import announcement
 from handlers.args import quantity, tokens
-from handlers.browse import find_product
-from handlers.common import Pick, announce_promotions, pick_variant, variant_and_qty, with_variant
+from handlers.common import (
+    UNTIL_WORDS,
+    Pick,
+    announce_promotions,
+    deadline,
+    find_product,
+    pick_variant,
+    refuse_private,
+    split_keyword,
+    status_text,
+    variant_and_qty,
+    with_variant,
+)
 from handlers.context import Ctx, UserError
-from handlers.when import fmt_local, parse_when
-from pricing.groupbuy import PEOPLE, Basis, PriceRuleError, Tier, parse_tiers, progress_text
+from handlers.when import fmt_local
+from pricing.groupbuy import PEOPLE, Basis, PriceRuleError, Tier, parse_tiers
 from pricing.money import fmt
 
-DEFAULT_DEADLINE = timedelta(hours=24)
-UNTIL_WORDS = ("截止", "until")
 PER_MEMBER_WORDS = ("限购", "limit")  # 限购 N: pieces one member may hold in the group buy
-
-
-# ---- shared by the group-buy and deal commands ------------------------------------------------
-
-def split_keyword(args: list[str], words: tuple[str, ...]) -> tuple[list[str], list[str] | None]:
-    """(tokens before the first keyword, tokens after it); None when no keyword. `截止20:00` counts as `截止 20:00`."""
-    for i, tok in enumerate(args):
-        low = tok.lower()
-        for w in words:
-            if low == w:
-                return args[:i], args[i + 1:]
-            if not w.isascii() and low.startswith(w):
-                return args[:i], [tok[len(w):]] + args[i + 1:]
-    return args, None
-
-
-def deadline(ctx: Ctx, when: list[str] | None) -> datetime:
-    """The WHEN after 截止/until as UTC, or 24 hours from now when none was given."""
-    if when is None:
-        return ctx.now + DEFAULT_DEADLINE
-    if not when:
-        raise UserError("“截止”后面要写时间，例如：截止 明天 20:00", "Put a time after \"until\", e.g. until tomorrow 20:00")
-    return parse_when(" ".join(when), ctx.now, ctx.tz)
-
-
-def time_left(ctx: Ctx, until: datetime) -> str:
-    minutes = int((until - ctx.now).total_seconds() // 60)
-    if minutes < 1:
-        return ctx.t("不到 1 分钟", "under a minute left")
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return ctx.t(f"还剩 {days} 天 {hours} 小时", f"{days}d {hours}h left")
-    if hours:
-        if not mins:
-            return ctx.t(f"还剩 {hours} 小时", f"{hours}h left")
-        return ctx.t(f"还剩 {hours} 小时 {mins} 分", f"{hours}h {mins}m left")
-    return ctx.t(f"还剩 {mins} 分钟", f"{mins}m left")
-
-
-def refuse_private(ctx: Ctx, zh: str, en: str) -> None:
-    if ctx.msg.is_private:
-        raise UserError(zh, en)
 
 
 # ---- 开团 / groupbuy ---------------------------------------------------------------------------
@@ -137,7 +102,7 @@ def open_(ctx: Ctx, a: OpenArgs) -> None:
         raise UserError(f"{product.code} 已经卖完了，不能开团。", f"{product.code} is sold out; no group buy can open.")
     gb = open_groupbuy(
         ctx.conn, group_id=ctx.group_id, product=product, basis=a.basis, tiers=a.tiers,
-        deadline=ends, created_by=ctx.user_id, now=ctx.now, limit_qty=a.limit,
+        deadline=ends, created_by=ctx.user_id, now=ctx.now, limit_qty=a.limit, lang=ctx.lang,
     )
     ctx.tell_group(gb.group_id, opened_text(ctx, gb))
 
@@ -252,22 +217,6 @@ def _closed(ctx: Ctx, gb: GroupBuy | None) -> UserError:
     if gb.status == "failed":
         return UserError(f"团购 #{gb.id} 已经结束，没有成团。", f"Group buy #{gb.id} has already closed (it failed).")
     return UserError(f"团购 #{gb.id} 已经截止，正在结算。", f"Group buy #{gb.id} is past its deadline and being settled.")
-
-
-def status_text(ctx: Ctx, gb: GroupBuy) -> str:
-    """`2 人 3 件，当前价 ¥150.00，再 2 人降到 ¥120.00`."""
-    price = gb.current_price_fen
-    now_price = (ctx.t(f"当前价 {fmt(price)}", f"current price {fmt(price)}") if price is not None
-                 else ctx.t("还没到第一档", "first tier not reached yet"))
-    counted = ctx.t(f"{gb.participants} 人 {gb.quantity} 件",
-                    f"{gb.participants} {'person' if gb.participants == 1 else 'people'}, "
-                    f"{gb.quantity} {'piece' if gb.quantity == 1 else 'pieces'}")
-    parts = [counted, now_price, progress_text(gb.basis, gb.tiers, gb.reached, ctx.lang)]
-    if gb.limit_qty:
-        parts.append(ctx.t(f"每人限购 {gb.limit_qty} 件", f"at most {gb.limit_qty} per member"))
-    if gb.waitlist:
-        parts.append(ctx.t(f"候补 {gb.waitlist} 人", f"{gb.waitlist} on the waitlist"))
-    return ctx.t("，", ", ").join(p for p in parts if p)
 
 
 def _join(ctx: Ctx, gb: GroupBuy, pick: Pick) -> None:

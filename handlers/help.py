@@ -1,15 +1,17 @@
 """帮助/help: the commands this sender may use, in the language they asked in."""
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 from handlers.context import Ctx
 
 
-def show_help(ctx: Ctx, _args: None) -> None:
-    from handlers.registry import COMMANDS  # the registry imports this module
-
+def show_help(ctx: Ctx, commands: Iterable[Any]) -> None:
+    """`commands`: the registry's Command entries (handlers.registry passes its table; importing it
+    from here would make the two modules import each other)."""
     lang = 0 if ctx.lang == "zh" else 1
     lines = [ctx.t("可用命令：", "Commands:")]
-    for cmd in COMMANDS:
+    for cmd in commands:
         if not cmd.listed or (cmd.staff and not ctx.is_staff):
             continue
         word = cmd.zh[0] if lang == 0 else cmd.en[0]

@@ -6,8 +6,15 @@ from dataclasses import dataclass
 from catalog.groupbuys import promote
 from catalog.orders import CancelRefused, OutOfStock, cancel_order, list_orders, parse_order_no, place_order
 from handlers.args import require, tokens
-from handlers.browse import find_product
-from handlers.common import Pick, announce_promotions, pick_variant, require_on_shelf, variant_and_qty, with_variant
+from handlers.common import (
+    Pick,
+    announce_promotions,
+    find_product,
+    pick_variant,
+    require_on_shelf,
+    variant_and_qty,
+    with_variant,
+)
 from handlers.context import Ctx, UserError
 from pricing.money import fmt
 

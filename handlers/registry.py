@@ -17,15 +17,18 @@ class Command:
     run: Callable[[Ctx, Any], None]
     parse: Callable[[str], Any] = no_args  # the text after the word -> args; raises UserError
     staff: bool = False  # owner or admin only
-    writes: bool = False  # runs in a savepoint: a refusal part-way changes nothing
     raw: bool = False  # the parser gets the text exactly as typed (free text), not the half-width reading
     usage: tuple[str, str] = ("", "")  # (zh, en) argument hint for help
     summary: tuple[str, str] = ("", "")  # (zh, en) one line for help
     listed: bool = True  # shown in help
 
 
+def _help(ctx: Ctx, _args: None) -> None:
+    help.show_help(ctx, COMMANDS)
+
+
 COMMANDS: list[Command] = [
-    Command("help", ("帮助",), ("help",), help.show_help, summary=("查看可用命令", "the commands you can use")),
+    Command("help", ("帮助",), ("help",), _help, summary=("查看可用命令", "the commands you can use")),
     Command(
         "browse", ("商品",), ("browse",), browse.browse, parse=rest_text,
         usage=("[词]", "[word]"), summary=("浏览在售商品", "products on sale"),
@@ -36,13 +39,13 @@ COMMANDS: list[Command] = [
         usage=("编码", "CODE"), summary=("商品详情与阶梯价", "one product with its ladder prices"),
     ),
     Command(
-        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy, writes=True,
+        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy,
         usage=("编码 [规格] [数量]", "CODE [VARIANT] [N]"),
         summary=("下单，买得越多越便宜", "order; the more you buy, the cheaper"),
     ),
     Command("orders", ("我的订单",), ("orders",), orders.my_orders, summary=("我的订单", "your orders here")),
     Command(
-        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel, writes=True,
+        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel,
         usage=("订单号", "ORDER"), summary=("取消待付款的订单", "cancel a pending order"),
     ),
     Command(
@@ -50,51 +53,51 @@ COMMANDS: list[Command] = [
         summary=("本群进行中的团购和特价", "open group buys and deals here"),
     ),
     Command(
-        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join, writes=True,
+        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join,
         usage=("编号 [规格] [数量]", "ID [VARIANT] [N]"),
         summary=("参加团购，再发一次可改数量；库存不够时排候补", "join a group buy; again to change the quantity; "
                  "waitlisted when stock runs short"),
     ),
     # The router sends "+2" here with the digits as its text; the word "+N" only names it in help.
     Command(
-        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus, writes=True,
+        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus,
         summary=("接龙：加入本群最新的团购，N 为数量", "join this group's newest group buy with N pieces"),
     ),
     Command(
-        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id, writes=True,
+        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id,
         usage=("编号 [规格]", "ID [VARIANT]"), summary=("结算前退出团购（或候补），库存退回", "leave a group buy (or its waitlist) before it settles"),
     ),
     Command(
-        "groupbuy", ("开团",), ("groupbuy",), groupbuy.open_, parse=groupbuy.parse_open, staff=True, writes=True,
+        "groupbuy", ("开团",), ("groupbuy",), groupbuy.open_, parse=groupbuy.parse_open, staff=True,
         usage=("编码 人数:价格 … [限购 件数] [截止 时间]", "CODE PEOPLE:PRICE … [limit N] [until WHEN]"),
         summary=("开团，人越多越便宜（100件:79 按件数）", "open a group buy; more people, lower price (100pcs:79 counts pieces)"),
     ),
     Command(
-        "close", ("结束",), ("close",), groupbuy.close, parse=groupbuy.parse_close, staff=True, writes=True,
+        "close", ("结束",), ("close",), groupbuy.close, parse=groupbuy.parse_close, staff=True,
         usage=("编号", "ID"), summary=("立即结算团购", "settle a group buy now"),
     ),
     Command(
-        "deal", ("发布",), ("deal",), deals.deal, parse=deals.parse_deal, staff=True, writes=True,
+        "deal", ("发布",), ("deal",), deals.deal, parse=deals.parse_deal, staff=True,
         usage=("编码 特价 [限量 数量] [截止 时间]", "CODE PRICE [limit N] [until WHEN]"),
         summary=("发布本群限时特价", "post a flash deal to this group"),
     ),
     Command(
-        "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, writes=True, raw=True,
+        "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, raw=True,
         usage=("时间 内容 | 列表 | 删除 编号", "WHEN TEXT | list | delete ID"),
         summary=("定时推送内容（每天 09:00、20:00、2h）", "schedule content (daily 09:00, 20:00, 2h)"),
     ),
     Command(
-        "reopen", ("复团",), ("reopen",), groupbuy.reopen, parse=groupbuy.parse_reopen, staff=True, writes=True,
+        "reopen", ("复团",), ("reopen",), groupbuy.reopen, parse=groupbuy.parse_reopen, staff=True,
         usage=("编号 [截止 时间]", "ID [until WHEN]"),
         summary=("按原样再开一次团购，邀请上次的团员", "open a past group buy again and invite its members"),
     ),
     Command(
-        "shelf", ("上架",), ("list",), shelf.show_or_add, parse=shelf.parse_codes, staff=True, writes=True,
+        "shelf", ("上架",), ("list",), shelf.show_or_add, parse=shelf.parse_codes, staff=True,
         usage=("[编码 …]", "[CODE …]"), summary=("本群货架：只卖这些商品；不带编码查看货架", "this group's shelf: "
                                                  "sell only these; alone, show it"),
     ),
     Command(
-        "unlist", ("下架",), ("unlist",), shelf.unlist, parse=shelf.parse_codes, staff=True, writes=True,
+        "unlist", ("下架",), ("unlist",), shelf.unlist, parse=shelf.parse_codes, staff=True,
         usage=("编码 …", "CODE …"), summary=("从本群货架拿下商品", "take products off this group's shelf"),
     ),
     Command(

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-_YUAN = re.compile(r"^\s*[¥￥]?\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
+# `¥150`, `￥150`, `150元`, `150块`, `150块钱`, `150.5`: how prices are typed and imported.
+_YUAN = re.compile(r"^\s*[¥￥]?\s*(\d{1,9})(?:\.(\d{1,2}))?\s*(?:元|块钱|块)?\s*$")
 
 
 def fmt(fen: int) -> str:
@@ -14,7 +15,7 @@ def fmt(fen: int) -> str:
 
 
 def parse_yuan(text: str) -> int | None:
-    """`199`, `199.5`, `199.00`, `¥199` -> fen; anything else (negative, three decimals, words) -> None."""
+    """`199`, `199.5`, `199.00`, `¥199`, `199元`, `199块` -> fen; anything else (negative, three decimals, words) -> None."""
     m = _YUAN.match(text)
     if not m:
         return None

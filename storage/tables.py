@@ -191,6 +191,8 @@ groupbuys = Table(
     Column("settled_at", UTCDateTime, nullable=True),
     Column("reminded_at", UTCDateTime, nullable=True),  # the one-hour-left reminder went out
     Column("limit_qty", Integer, nullable=True),  # 限购: pieces one member may hold; None: no limit
+    # The language it was opened in ("zh" | "en"): its announcement and reminder speak it.
+    Column("lang", String(8), nullable=False, server_default="zh"),
 )
 Index("ix_groupbuys_status_deadline", groupbuys.c.status, groupbuys.c.deadline)
 Index("ix_groupbuys_group", groupbuys.c.group_id, groupbuys.c.status)

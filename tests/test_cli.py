@@ -10,8 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 
 from helpers import signed_bridge_post
+from storage.migrate import alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +43,8 @@ def test_migrate_is_safe_to_run_twice(tmp_path):
     env = {"TUANBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     first, second = tuanbot("migrate", env=env), tuanbot("migrate", env=env)
     assert first.returncode == 0 and second.returncode == 0
-    assert "(head)" in second.stdout  # whichever migration is the newest
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert f"at revision {head} (head)" in second.stdout
 
 
 def test_chat_console_browses_orders_and_cancels(tmp_path):

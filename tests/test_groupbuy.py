@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.settings import load_settings
-from catalog.groupbuys import due_groupbuys, events, groupbuy_progress, settle_groupbuy
+from catalog.groupbuys import due_groupbuys, events, groupbuy_progress
+from handlers.announcements import settle_groupbuy
 from handlers.when import WhenError, parse_when
 from helpers import SHANGHAI, T0, Chat, add_product, make_message
 from pricing.groupbuy import PriceRuleError, parse_tiers

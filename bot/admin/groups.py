@@ -1,67 +1,72 @@
 """Admin: a group's settings (owners, push target, nudging) and its counts."""
 from __future__ import annotations
 
-from typing import Literal
-
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from fastapi import APIRouter, HTTPException, Path, Request
 from sqlalchemy import func, select
 
 from bot.admin.common import db, field_error, now
+from bot.admin.schemas import GroupFields, GroupOut, errors
 from catalog.groups import get_group, put_group
 from catalog.shelf import UnknownCodes, set_shelf, shelf_codes
 from storage.tables import groupbuys, inbound_messages, orders
 
 router = APIRouter(tags=["groups"])
 
-
-class PushTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["bridge", "wecom_robot"]
-    url: HttpUrl
+GroupId = Path(..., min_length=1, max_length=128)
 
 
-class GroupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=200)
-    owners: list[str] = Field(default_factory=list, max_length=100)
-    push_target: PushTarget | None = None
-    nudge_after_hours: int | None = Field(default=None, ge=1, le=24 * 30)
-    # The products this group sells (product codes); [] sells the whole catalog. Left out: unchanged.
-    shelf: list[str] | None = Field(default=None, max_length=1000)
+def _fields(body: GroupFields, *, given_only: bool) -> dict:
+    """The stored form of the body's fields: all of them (PUT) or only those given (PATCH)."""
+    fields = body.model_dump(exclude_unset=given_only)
+    fields.pop("shelf", None)  # its own table (catalog.shelf), set by _save
+    if "owners" in fields:
+        fields["owners"] = [o.strip() for o in fields["owners"] if o.strip()]
+    return fields
 
 
-@router.put("/groups/{group_id}")
-def put(request: Request, group_id: str, body: GroupIn):
-    if not 1 <= len(group_id) <= 128:
-        raise HTTPException(422, [{"loc": ["path", "group_id"], "msg": "1 to 128 characters", "type": "value_error"}])
-    fields = {
-        "name": body.name,
-        "owners": [o.strip() for o in body.owners if o.strip()],
-        "push_target": None if body.push_target is None else {"kind": body.push_target.kind, "url": str(body.push_target.url)},
-        "nudge_after_hours": body.nudge_after_hours,
-    }
+@router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(422))
+def put(request: Request, body: GroupFields, group_id: str = GroupId):
+    """Creates the group or replaces ALL its settings: a field left out is reset to its default
+    (no name, no owners, no push target, no nudging), except `shelf`, which a PUT without it
+    leaves as it is. To change some fields only, use PATCH."""
     with db(request).begin() as conn:
-        group = put_group(conn, group_id, fields, now(request))
-        if body.shelf is not None:
-            _set_shelf(conn, group_id, body.shelf, now(request))
-        return {**group.to_json(), "shelf": shelf_codes(conn, group_id), "counts": _counts(conn, group_id)}
+        group = put_group(conn, group_id, _fields(body, given_only=False), now(request))
+        return _save(conn, request, group, body)
 
 
-def _set_shelf(conn, group_id: str, codes: list[str], at) -> None:
-    try:
-        set_shelf(conn, group_id, codes, at)
-    except UnknownCodes as e:  # raising inside the transaction rolls the whole PUT back
-        raise field_error("shelf", f"no product with code {', '.join(e.codes)}") from None
+@router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
+def patch(request: Request, body: GroupFields, group_id: str = GroupId):
+    """Changes only the fields given; the others stay as they are. A group not seen yet: 404
+    (PUT creates one)."""
+    with db(request).begin() as conn:
+        if get_group(conn, group_id) is None:
+            raise HTTPException(404, f"no group {group_id}")
+        group = put_group(conn, group_id, _fields(body, given_only=True), now(request))
+        return _save(conn, request, group, body)
 
 
-@router.get("/groups/{group_id}")
-def read(request: Request, group_id: str):
+@router.get("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
+def read(request: Request, group_id: str = GroupId):
     with db(request).read() as conn:
         group = get_group(conn, group_id)
         if group is None:
             raise HTTPException(404, f"no group {group_id}")
-        return {**group.to_json(), "shelf": shelf_codes(conn, group_id), "counts": _counts(conn, group_id)}
+        return _out(conn, group)
+
+
+def _save(conn, request: Request, group, body: GroupFields) -> dict:
+    """The shelf, when given ([]: the whole catalog again); a code with no product: 422 naming
+    `shelf`, and the raise rolls the whole request back."""
+    if body.shelf is not None:
+        try:
+            set_shelf(conn, group.group_id, body.shelf, now(request))
+        except UnknownCodes as e:
+            raise field_error("shelf", f"no product with code {', '.join(e.codes)}") from None
+    return _out(conn, group)
+
+
+def _out(conn, group) -> dict:
+    return {**group.to_json(), "shelf": shelf_codes(conn, group.group_id), "counts": _counts(conn, group.group_id)}
 
 
 def _counts(conn, group_id: str) -> dict[str, int]:

@@ -1,0 +1,270 @@
+"""The admin API's bodies and answers as pydantic models: what /openapi.json shows is what is checked.
+
+A request body model is as strict as the domain rules it can express (types without coercion,
+bounds, patterns), so any body its schema allows is accepted unless it conflicts with stored data
+or with itself in a way a schema cannot say (a ladder whose prices do not fall: 409).
+
+Adding a field is one line in the model (`…Fields` for groups and products); answers allow extra
+keys, so a field a catalog function adds to its JSON shows up before its line is written here.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from catalog.products import MAX_STOCK, MAX_VARIANTS
+from pricing.groupbuy import MAX_TIERS
+
+MAX_PRICE_FEN = 10**12
+MAX_OFFSET = 10**9
+MAX_PAGE = 1000
+
+# ---- shared pieces -----------------------------------------------------------------------------
+
+Fen = Annotated[StrictInt, Field(ge=1, le=MAX_PRICE_FEN)]
+Text = Annotated[StrictStr, Field(max_length=200)]
+Id = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+# Letters and digits only, as stored; the API does not guess what a full-width or spaced code meant.
+Code = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9]{1,32}$", examples=["A12"])]
+# A hostname (or IPv4 address) with an optional port 1-65535 and a path of visible ASCII.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+URL_PATTERN = rf"^https?://{_LABEL}(?:\.{_LABEL})*(?::{_PORT})?(?:/[!-~]*)?$"
+
+
+class Body(BaseModel):
+    """A request body: unknown keys are refused (a typo must not be silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Answer(BaseModel):
+    """An answer: keys beyond the declared ones pass through (documented as allowed)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Error(BaseModel):
+    detail: str | list[dict[str, Any]] = Field(description="a sentence, or a list of {loc, msg, type} naming the field")
+
+
+_WHY = {
+    401: "missing or wrong bearer token",
+    404: "no such resource (or TUANBOT_ADMIN_TOKEN is unset: the whole admin API answers 404)",
+    409: "the request conflicts with stored data or with itself (details in `detail`)",
+    413: "request body larger than 1 MiB",
+    422: "a field is missing or invalid; `detail[0].loc` names it",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for these error statuses, all with the {detail} shape."""
+    return {code: {"model": Error, "description": _WHY[code]} for code in codes}
+
+
+# ---- products ------------------------------------------------------------------------------------
+
+class Tier(Body):
+    min_qty: StrictInt = Field(ge=2, le=MAX_STOCK, description="from this many pieces")
+    price_fen: Fen = Field(description="every piece costs this once min_qty is reached")
+
+
+class Variant(Body):
+    name: StrictStr = Field(min_length=1, max_length=32, pattern=r"^[^\s:;]+$", examples=["42码"],
+                            description="one word (no spaces, ':' or ';'); unique in the product, case-insensitively")
+    stock: StrictInt = Field(0, ge=0, le=MAX_STOCK)
+
+
+class ProductFields(Body):
+    """Every product field but the code; all optional (PATCH). One line per field. A field declared
+    `X = Field(None, …)` may be left out but not sent as null; `X | None` may be null (clears it)."""
+
+    name: StrictStr = Field(None, min_length=1, max_length=200, pattern=r"\S")
+    description: StrictStr | None = Field(None, max_length=2000)
+    category: StrictStr | None = Field(None, max_length=100)
+    price_fen: Fen = None
+    market_price_fen: Fen | None = None
+    stock: StrictInt = Field(None, ge=0, le=MAX_STOCK)
+    active: StrictBool = None
+    tiers: list[Tier] | None = Field(
+        None, max_length=MAX_TIERS,
+        description="min_qty strictly rising, price_fen strictly falling and below price_fen (else 409)",
+    )
+    variants: list[Variant] | None = Field(
+        None, max_length=MAX_VARIANTS,
+        description="sizes or colours, each with its own stock; the product's stock is then their sum "
+                    "(a `stock` that differs: 409). PATCH replaces the list (names kept keep their row); [] removes them",
+    )
+
+
+class ProductIn(ProductFields):
+    """A new product: code, name and price_fen are required."""
+
+    code: Code
+    name: StrictStr = Field(min_length=1, max_length=200, pattern=r"\S")
+    price_fen: Fen
+
+
+class ProductPatch(ProductFields):
+    """Only the fields given change; `code` may be given only as the product's own."""
+
+    code: Code = None
+
+
+class ProductOut(Answer):
+    code: str
+    name: str
+    description: str
+    category: str
+    price_fen: int
+    market_price_fen: int | None
+    stock: int
+    active: bool
+    tiers: list[dict[str, int]]
+    variants: list[dict[str, Any]]
+
+
+# ---- groups --------------------------------------------------------------------------------------
+
+class PushTarget(Body):
+    kind: Literal["bridge", "wecom_robot"]
+    url: StrictStr = Field(max_length=2000, pattern=URL_PATTERN, examples=["https://bridge.example.com/push"])
+
+
+class GroupFields(Body):
+    """A group's settings. PUT replaces them all (a field left out takes the default shown here);
+    PATCH changes only the fields given. One line per field."""
+
+    name: Text | None = None
+    owners: list[Id] = Field(default_factory=list, max_length=100, description="sender ids that are owners here")
+    push_target: PushTarget | None = None
+    nudge_after_hours: StrictInt | None = Field(default=None, ge=1, le=24 * 30)
+    shelf: list[Code] | None = Field(
+        default=None, max_length=1000,
+        description="product codes this group sells ([]: the whole catalog); left out, even by PUT: unchanged",
+    )
+
+
+class GroupOut(Answer):
+    group_id: str
+    name: str | None
+    owners: list[str]
+    push_target: dict[str, Any] | None
+    nudge_after_hours: int | None
+    shelf: list[str]
+    counts: dict[str, int]
+
+
+# ---- pushes and content --------------------------------------------------------------------------
+
+class PushOut(Answer):
+    id: int
+    group_id: str
+    text: str
+    kind: str
+    cron: str | None
+    next_run_at: str | None
+    last_run_at: str | None
+    created_by: str | None
+    created_at: str
+
+
+class ContentOut(Answer):
+    id: int
+    group_id: str
+    text: str
+    created_at: str
+    used_at: str | None
+
+
+# ---- orders, group buys, outbox, stats -----------------------------------------------------------
+
+class OrderOut(Answer):
+    order_no: str
+    group_id: str
+    user_id: str
+    product_code: str
+    variant: str = Field(description="the variant's name; empty for a product without variants")
+    quantity: int
+    unit_price_fen: int
+    total_fen: int
+    status: str
+    created_at: str
+
+
+class GroupBuyOut(Answer):
+    id: int
+    group_id: str
+    product_code: str
+    basis: str
+    tiers: list[dict[str, Any]]
+    deadline: str
+    status: str
+    participants: int = Field(description="people; a member holding several variants counts once")
+    quantity: int
+    current_price_fen: int | None = Field(description="the price if it settled now; null below the first tier")
+    limit: int | None = Field(description="限购: pieces one member may hold; null: no limit")
+    waitlist: int = Field(description="joins waiting for stock (候补)")
+
+
+class GroupBuyDetail(GroupBuyOut):
+    product_name: str
+    final_price_fen: int | None
+    created_by: str | None
+    created_at: str
+    settled_at: str | None
+    members: list[dict[str, Any]]
+
+
+class EventOut(Answer):
+    id: int
+    kind: str
+    user_id: str | None
+    quantity: int | None
+    price_fen: int | None
+    created_at: str
+
+
+class OutboxOut(Answer):
+    id: int
+    group_id: str
+    delivery_id: str
+    text: str
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+class StatsOut(Answer):
+    days: int
+    messages: int
+    active_members: int
+    new_members: int
+    top_inviters: list[dict[str, Any]]
+    orders: int
+    buyers: int
+    repeat_buyers: int
+    repurchase_rate: float
+    gmv_fen: int
+    groupbuys_succeeded: int
+    pushes_sent: int
+    contributors: list[Any]
+    contributors_count: int
+
+
+class GroupStatsOut(StatsOut):
+    group_id: str
+
+
+class EveryGroupStatsOut(GroupStatsOut):
+    name: str | None
+
+
+class MemberOut(Answer):
+    user_id: str
+    first_seen: str
+    last_seen: str
+    messages: int
+    invited_by: str | None
+    invited: int
