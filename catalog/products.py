@@ -426,10 +426,10 @@ def take_stock(conn: Connection, product_id: int, qty: int, variant: str = "") -
     first (its stock is the sum, and locking it first orders every stock move of one product the
     same way), then the variant's; if the variant has too few, the product's pieces go back.
     """
+    if not variant:
+        return _TAKE_PLAIN.rowcount(conn, {"product_id": product_id, "qty": qty}) == 1
     if not _TAKE_STOCK.rowcount(conn, {"product_id": product_id, "qty": qty}) == 1:
         return False
-    if not variant:
-        return True
     if _TAKE_VARIANT.rowcount(conn, {"product_id": product_id, "name": variant, "qty": qty}) == 1:
         return True
     _RETURN_STOCK.rowcount(conn, {"product_id": product_id, "qty": qty})
@@ -443,6 +443,18 @@ _TAKE_STOCK = Prepared(
 )
 
 
+# Without a variant only from a product that has none: its stock is theirs to hand out.
+_NO_VARIANTS = ~exists().where(product_variants.c.product_id == products.c.id)
+_TAKE_PLAIN = Prepared(
+    update(products)
+    .where(and_(products.c.id == bindparam("product_id"), products.c.stock >= bindparam("qty"), _NO_VARIANTS))
+    .values(stock=products.c.stock - bindparam("qty"))
+)
+_RETURN_PLAIN = Prepared(
+    update(products)
+    .where(and_(products.c.id == bindparam("product_id"), _NO_VARIANTS))
+    .values(stock=products.c.stock + bindparam("qty"))
+)
 _TAKE_VARIANT = Prepared(
     update(product_variants)
     .where(and_(
@@ -464,9 +476,13 @@ _RETURN_VARIANT = Prepared(
 
 def return_stock(conn: Connection, product_id: int, qty: int, variant: str = "") -> None:
     """Give qty pieces back (to the variant, when named; product row first, as in take_stock).
-    A variant the owner has since removed takes nothing back, and neither does the product."""
+    A variant the owner has since removed takes nothing back, and neither does the product; nor
+    does a product that got variants after these pieces were taken without one (no size to go to)."""
+    if not variant:
+        _RETURN_PLAIN.rowcount(conn, {"product_id": product_id, "qty": qty})
+        return
     _RETURN_STOCK.rowcount(conn, {"product_id": product_id, "qty": qty})
-    if variant and _RETURN_VARIANT.rowcount(conn, {"product_id": product_id, "name": variant, "qty": qty}) != 1:
+    if _RETURN_VARIANT.rowcount(conn, {"product_id": product_id, "name": variant, "qty": qty}) != 1:
         _RETURN_STOCK.rowcount(conn, {"product_id": product_id, "qty": -qty})
 
 
