@@ -9,17 +9,16 @@ from typing import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from bot import admin
-from bot.channels import bridge, wechat, wecom
+from bot import admin, exports
+from bot.channels import aibot, bridge, web, wechat, wecom
 from bot.dispatch import Dispatcher, utcnow
 from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
 from bot.settings import Settings
 from storage.db import Database, mask_url
-from storage.tables import outbox
+from storage.outbox import status_counts
 
 log = logging.getLogger("tuanbot")
 
@@ -34,7 +33,8 @@ def create_app(
     """Builds the app. `scheduler` (bot.scheduler.Scheduler or None) starts and stops with it."""
     db = db or Database(settings.database_url)
     metrics = Metrics()
-    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, metrics=metrics, clock=clock)
+    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, metrics=metrics, clock=clock,
+                            public_url=settings.public_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -71,7 +71,7 @@ def create_app(
     def metrics_endpoint():
         try:
             with db.read() as conn:
-                counts = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+                counts = status_counts(conn)
         except Exception:
             counts = {}
         return Response(metrics.render(counts), media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -79,7 +79,11 @@ def create_app(
     bridge.add_routes(app, settings, dispatcher.handle_async)
     app.include_router(wechat.make_router(settings, dispatcher.process_async))
     app.include_router(wecom.make_router(settings, dispatcher.process_async))
+    app.include_router(aibot.make_router(settings, dispatcher.handle_async, db))
     app.include_router(admin.make_router(settings))
+    app.include_router(exports.router)
+    if settings.web_chat:
+        web.add_routes(app, settings, dispatcher)
     return app
 
 
@@ -100,4 +104,6 @@ def enabled_channels(settings: Settings) -> list[str]:
         out.append("wechat")
     if settings.wecom_token:
         out.append("wecom")
+    if settings.aibot_token:
+        out.append("wecom_aibot")
     return out

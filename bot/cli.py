@@ -66,6 +66,14 @@ def serve(host: str, port: int, demo: bool, no_scheduler: bool) -> None:
         logging.getLogger("tuanbot").info(
             "demo catalog loaded" if loaded else "demo catalog not loaded: the database already has products"
         )
+        from bot.channels import web
+
+        web.use_web_target(db, utcnow())
+        settings = settings.model_copy(update={"web_chat": True})
+    if settings.web_chat:
+        from bot.channels import web
+
+        web.announce_page_url()
     scheduler = None
     if not no_scheduler:
         from bot.scheduler import Scheduler
@@ -139,7 +147,7 @@ def chat(group: str, user: str, owner: bool) -> None:
     settings = _settings()
     logging.basicConfig(level=logging.WARNING)
     db = _database(settings)
-    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz)
+    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, public_url=settings.public_url)
     role = "owner" if owner else "member"
     tty = sys.stdin.isatty()
     if tty:

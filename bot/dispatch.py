@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterator
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
@@ -15,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.router import Routed, nearest_command, route
 from catalog.groups import effective_role, ensure_group, get_group
 from handlers.context import Ctx, Message, Reply, UserError
-from storage.db import Database
+from storage.db import Database, savepoint
 from storage.inbound import DuplicateMessage, record_inbound, save_reply, stored_reply
 from storage.outbox import enqueue
 
@@ -40,8 +39,9 @@ class Dispatcher:
     dedupe record and its reply, or nothing does."""
 
     def __init__(self, db: Database, *, owners: frozenset[str], tz: ZoneInfo, metrics=None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, public_url: str | None = None):
         self.db = db
+        self.public_url = public_url
         self.owners = owners
         self.tz = tz
         self.metrics = metrics
@@ -94,10 +94,11 @@ class Dispatcher:
                 )
                 if not msg.is_private and msg.chat_id not in self._known_groups:
                     ensure_group(conn, msg.chat_id, msg.chat_name, now)
-                ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg))
+                ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg),
+                          public_url=self.public_url)
                 outcome = self._act(ctx, routed)
                 if ctx.reply.texts:
-                    save_reply(conn, row_id, ctx.reply.texts)
+                    save_reply(conn, row_id, ctx.reply.stored())
                 for group_id, text in ctx.outgoing:
                     enqueue(conn, group_id, text, now, source=command)
                 orders_placed = ctx.orders_placed
@@ -106,8 +107,8 @@ class Dispatcher:
             handled = Handled(ctx.reply, False, outcome)
         except DuplicateMessage:
             with self.db.read() as conn:
-                texts = stored_reply(conn, msg.channel, msg.msg_id) or []
-            handled = Handled(Reply(texts), True, "duplicate")
+                stored = stored_reply(conn, msg.channel, msg.msg_id) or []
+            handled = Handled(Reply.from_stored(stored), True, "duplicate")
         except Exception:
             log.exception("handler failed", extra=_fields(msg, command, "error", started))
             handled = Handled(Reply([APOLOGY[1] if lang == "en" else APOLOGY[0]]), False, "error")
@@ -135,9 +136,11 @@ class Dispatcher:
                 word = cmd.zh[0] if ctx.lang == "zh" else cmd.en[0]
                 raise UserError(f"只有群主或管理员可以用“{word}”。", f"Only the group owner or an admin can use \"{word}\".")
             args = cmd.parse(routed.raw_rest if cmd.raw else routed.rest)
-            with _savepoint(ctx.conn):  # a refusal part-way rolls back to here, whatever the command wrote
+            with savepoint(ctx.conn, undo_on=UserError):  # a refusal part-way rolls back to here, whatever it wrote
                 cmd.run(ctx, args)
         except UserError as e:
+            # The texts go; a group-buy view the handler set before refusing stays (its figures are
+            # unchanged by the refusal), so a card can show them beside the refusal.
             ctx.reply.texts.clear()
             ctx.outgoing.clear()
             ctx.orders_placed = 0
@@ -154,23 +157,6 @@ class Dispatcher:
             log.info("message handled", extra=_fields(msg, command, handled.outcome, started))
         if self.metrics is not None:
             self.metrics.observe_message(msg.channel, handled.outcome, time.perf_counter() - started, orders)
-
-
-@contextmanager
-def _savepoint(conn: Connection) -> Iterator[None]:
-    """A savepoint a UserError rolls back to. Plain SQL on the driver, like the per-message statements
-    (storage/prepared.py): SQLAlchemy's begin_nested() compiles its SAVEPOINT and RELEASE anew every
-    time (~10 % of a 下单's CPU). Any other error rolls the whole unit of work back, so only the
-    refusal needs the ROLLBACK TO."""
-    driver = conn.connection.driver_connection
-    driver.execute("SAVEPOINT command")
-    try:
-        yield
-    except UserError:
-        driver.execute("ROLLBACK TO SAVEPOINT command")
-        driver.execute("RELEASE SAVEPOINT command")
-        raise
-    driver.execute("RELEASE SAVEPOINT command")
 
 
 def _fields(msg: Message, command: str | None, outcome: str, started: float) -> dict:

@@ -143,6 +143,7 @@ def dispatch_outbox(db: Database, clock: Clock, *, secret: str | None, quiet: tu
                     break
                 with db.begin() as conn:
                     claimed = claim_due(conn, now, now + LEASE, batch)
+                result.sent += claimed.recorded  # "web" targets: delivered by the claim itself
                 if claimed.looked_at == 0:
                     break
                 send_by = time.monotonic() + LEASE.total_seconds() - delivery.WORST_SEND_SECONDS

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from catalog.fulfilment import stamp_groupbuy_orders
 from catalog.orders import OutOfStock
 from catalog.products import Product, lock_product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
@@ -204,29 +205,14 @@ _COLUMNS = (
 
 
 def _select():
-    counts = (
-        select(
-            groupbuy_participants.c.groupbuy_id,
-            func.count(func.distinct(groupbuy_participants.c.user_id)).label("people"),
-            func.sum(groupbuy_participants.c.quantity).label("pieces"),
-        )
-        .group_by(groupbuy_participants.c.groupbuy_id)
-        .subquery()
-    )
-    waiting = (
-        select(groupbuy_waitlist.c.groupbuy_id, func.count().label("waiting"))
-        .group_by(groupbuy_waitlist.c.groupbuy_id)
-        .subquery()
-    )
-    return (
-        select(
-            *_COLUMNS, func.coalesce(counts.c.people, 0), func.coalesce(counts.c.pieces, 0),
-            func.coalesce(waiting.c.waiting, 0),
-        )
-        .join(products, products.c.id == groupbuys.c.product_id)
-        .outerjoin(counts, counts.c.groupbuy_id == groupbuys.c.id)
-        .outerjoin(waiting, waiting.c.groupbuy_id == groupbuys.c.id)
-    )
+    # Counted per group buy on its participants' index (correlated): joining an aggregate over every
+    # group buy's participants made SQLite materialise all of them for each lookup (bench/scale.py).
+    # People: a member holding several variants (a join each) counts once.
+    mine = groupbuy_participants.c.groupbuy_id == groupbuys.c.id
+    people = select(func.count(func.distinct(groupbuy_participants.c.user_id))).where(mine).scalar_subquery()
+    pieces = select(func.coalesce(func.sum(groupbuy_participants.c.quantity), 0)).where(mine).scalar_subquery()
+    waiting = select(func.count()).where(groupbuy_waitlist.c.groupbuy_id == groupbuys.c.id).scalar_subquery()
+    return select(*_COLUMNS, people, pieces, waiting).join(products, products.c.id == groupbuys.c.product_id)
 
 
 def _groupbuy(row) -> GroupBuy:
@@ -649,22 +635,27 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
         for w in dropped:
             _event(conn, gb.id, "dropped", now, user_id=w.user_id, quantity=w.quantity)
     if price is None:
+        back: dict[str, int] = {}  # pieces per variant: one stock move each, however many joined
         for p in people:
-            return_stock(conn, gb.product_id, p.quantity, p.variant)
+            back[p.variant] = back.get(p.variant, 0) + p.quantity
         promoted = []
-        for v in dict.fromkeys(p.variant for p in people):
+        for v, qty in back.items():
+            return_stock(conn, gb.product_id, qty, v)
             promoted += promote(conn, gb.product_id, v, now)
         _event(conn, gb.id, "failed", now, quantity=gb.quantity)
         return Settlement(gb, False, dropped=dropped, promotions=promoted)
     made = []
-    for p in people:
-        order_id = conn.execute(
-            insert(orders).values(
-                group_id=gb.group_id, user_id=p.user_id, product_id=gb.product_id, quantity=p.quantity,
-                unit_price_fen=price, total_fen=price * p.quantity, price_source="groupbuy", status="confirmed",
-                groupbuy_id=gb.id, created_at=now, variant=p.variant,
-            )
-        ).inserted_primary_key[0]
-        made.append((p, order_id))
+    if people:  # one multi-row INSERT … RETURNING in batches, ids in the participants' order
+        order_ids = conn.execute(
+            insert(orders).returning(orders.c.id, sort_by_parameter_order=True),
+            [
+                {"group_id": gb.group_id, "user_id": p.user_id, "product_id": gb.product_id, "quantity": p.quantity,
+                 "unit_price_fen": price, "total_fen": price * p.quantity, "price_source": "groupbuy",
+                 "status": "confirmed", "groupbuy_id": gb.id, "created_at": now, "variant": p.variant}
+                for p in people
+            ],
+        ).scalars().all()
+        made = list(zip(people, order_ids))
+    stamp_groupbuy_orders(conn, made, now)
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
     return Settlement(gb, True, made, dropped=dropped)

@@ -56,6 +56,10 @@ class Order:
     product_id: int
     deal_id: int | None
     groupbuy_id: int | None
+    # Fulfilment (catalog.fulfilment): None until confirmed / collected / in a group buy.
+    pickup_point: str | None = None
+    collected_at: datetime | None = None
+    join_no: int | None = None
     variant: str = ""  # the variant's name; "" for a product without variants
 
     @property
@@ -74,6 +78,10 @@ class Order:
             "total_fen": self.total_fen,
             "status": self.status,
             "created_at": self.created_at.isoformat(),
+            "join_no": self.join_no,
+            "pickup_point": self.pickup_point,
+            "collected_at": None if self.collected_at is None else self.collected_at.isoformat(),
+            "user_name": self.user_id,
         }
 
 
@@ -121,7 +129,7 @@ def place_order(
     )
     order = Order(
         order_id, group_id, user_id, product.code, product.name, qty, q.unit_price_fen, q.total_fen,
-        q.source, "pending", now, product.id, deal_id, None, variant,
+        q.source, "pending", now, product.id, deal_id, None, variant=variant,
     )
     return order, q
 
@@ -161,6 +169,9 @@ _SELECT = select(
     orders.c.product_id,
     orders.c.deal_id,
     orders.c.groupbuy_id,
+    orders.c.pickup_point,
+    orders.c.collected_at,
+    orders.c.join_no,
     orders.c.variant,
 ).join(products, products.c.id == orders.c.product_id)
 

@@ -1,4 +1,4 @@
-"""Products and their quantity ladders: validation, upsert, search, and atomic stock moves."""
+"""Products and their quantity ladders: validation, upsert, reading and atomic stock moves (search: catalog/search.py)."""
 from __future__ import annotations
 
 import difflib
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from pricing.groupbuy import PriceRuleError
 from pricing.tiers import ladder_from_json, ladder_unit_price, validate_ladder
 from storage.prepared import Prepared
-from storage.tables import deals, group_shelf, groupbuys, product_tiers, product_variants, products
+from storage.tables import product_tiers, product_variants, products
 
 CODE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
 MAX_STOCK = 10_000_000
@@ -213,45 +213,6 @@ _WITH_LADDER = (
 )
 _BY_CODE = Prepared(_WITH_LADDER.where(products.c.code == bindparam("code")))
 _BY_ID = Prepared(_WITH_LADDER.where(products.c.id == bindparam("product_id")))
-_LIKE = bindparam("like")
-_ACTIVE = select(*_COLUMNS).where(products.c.active.is_(True))
-_MATCHING = _ACTIVE.where(
-    or_(
-        func.lower(products.c.code).like(_LIKE, escape="\\"),
-        func.lower(products.c.name).like(_LIKE, escape="\\"),
-        func.lower(products.c.category).like(_LIKE, escape="\\"),
-        func.lower(products.c.description).like(_LIKE, escape="\\"),
-    )
-)
-
-
-def visible_here():
-    """Whether the `products` row is sold in group :group_id at :now: its shelf (catalog.shelf) is
-    empty, holds it, or the group has an open group buy or a live deal of it (those stay visible
-    whatever the shelf says)."""
-    group, now = bindparam("group_id"), bindparam("now")
-    return or_(
-        ~exists().where(group_shelf.c.group_id == group),
-        exists().where(group_shelf.c.group_id == group, group_shelf.c.product_id == products.c.id),
-        exists().where(
-            groupbuys.c.group_id == group, groupbuys.c.product_id == products.c.id, groupbuys.c.status == "open"
-        ),
-        exists().where(
-            deals.c.group_id == group, deals.c.product_id == products.c.id, deals.c.active.is_(True),
-            or_(deals.c.ends_at.is_(None), deals.c.ends_at > now),
-            or_(deals.c.limit_qty.is_(None), deals.c.sold_qty < deals.c.limit_qty),
-        ),
-    )
-
-
-_SEARCH = {  # (has a word, limited to a group's shelf) -> the page query
-    (has_word, shelved): Prepared(
-        (q.where(visible_here()) if shelved else q)
-        .order_by(products.c.code).offset(bindparam("offset")).limit(bindparam("limit"))
-    )
-    for has_word, q in ((False, _ACTIVE), (True, _MATCHING))
-    for shelved in (False, True)
-}
 
 
 _VARIANTS = Prepared(
@@ -275,21 +236,6 @@ def get_product(conn: Connection, code: str) -> Product | None:
 
 def get_product_by_id(conn: Connection, product_id: int) -> Product | None:
     return _with_ladder(conn, _BY_ID.all(conn, {"product_id": product_id}))
-
-
-def search_products(
-    conn: Connection, word: str, *, offset: int, limit: int, group_id: str | None = None, now: datetime | None = None
-) -> tuple[list[Product], bool]:
-    """Active products whose code, name, category or description holds the word; (page, more after it).
-    With `group_id` (and `now`): only those that group sells (visible_here)."""
-    word = word.strip()
-    params = {"offset": offset, "limit": limit + 1}
-    if word:
-        params["like"] = f"%{_escape_like(word.lower())}%"
-    if group_id is not None:
-        params.update(group_id=group_id, now=now)
-    rows = _SEARCH[bool(word), group_id is not None].all(conn, params)
-    return [_product(r) for r in rows[:limit]], len(rows) > limit
 
 
 def list_products(conn: Connection, word: str = "", *, active: bool | None = None, limit: int = 100,
@@ -327,12 +273,6 @@ def list_products(conn: Connection, word: str = "", *, active: bool | None = Non
 
 def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def nearest_codes(conn: Connection, code: str, n: int = 3) -> list[str]:
-    """Codes that look like a mistyped one (A21 for A12), for the "did you mean" sentence."""
-    codes = conn.execute(select(products.c.code).where(products.c.active.is_(True))).scalars().all()
-    return difflib.get_close_matches(normalize_code(code), codes, n=n, cutoff=0.4)
 
 
 # ---- writing ---------------------------------------------------------------------------------

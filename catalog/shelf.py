@@ -3,12 +3,48 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, insert, select
+from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, union
 from sqlalchemy.engine import Connection
 
-from catalog.products import Product, get_product, normalize_code, visible_here
+from catalog.products import Product, get_product, normalize_code
 from storage.prepared import Prepared
-from storage.tables import group_shelf, products
+from storage.tables import deals, group_shelf, groupbuys, products
+
+_GROUP, _NOW = bindparam("group_id"), bindparam("now")
+
+
+def _live_deal(product_id):
+    return and_(
+        deals.c.group_id == _GROUP, deals.c.product_id == product_id, deals.c.active.is_(True),
+        or_(deals.c.ends_at.is_(None), deals.c.ends_at > _NOW),
+        or_(deals.c.limit_qty.is_(None), deals.c.sold_qty < deals.c.limit_qty),
+    )
+
+
+def visible_here():
+    """Whether the `products` row is sold in group :group_id at :now: its shelf is empty, holds it,
+    or the group has an open group buy or a live deal of it (those stay visible whatever the shelf says)."""
+    return or_(
+        ~exists().where(group_shelf.c.group_id == _GROUP),
+        exists().where(group_shelf.c.group_id == _GROUP, group_shelf.c.product_id == products.c.id),
+        exists().where(
+            groupbuys.c.group_id == _GROUP, groupbuys.c.product_id == products.c.id, groupbuys.c.status == "open"
+        ),
+        exists().where(_live_deal(products.c.id)),
+    )
+
+
+# A group with a shelf sees these product ids: a few, so 商品 there pages over them by primary key.
+SHELF_IDS = union(
+    select(group_shelf.c.product_id).where(group_shelf.c.group_id == _GROUP),
+    select(groupbuys.c.product_id).where(groupbuys.c.group_id == _GROUP, groupbuys.c.status == "open"),
+    select(deals.c.product_id).where(_live_deal(deals.c.product_id)),
+)
+_HAS_SHELF = Prepared(select(group_shelf.c.product_id).where(group_shelf.c.group_id == _GROUP).limit(1))
+
+
+def has_shelf(conn: Connection, group_id: str) -> bool:
+    return _HAS_SHELF.first(conn, {"group_id": group_id}) is not None
 
 _ON_SHELF = Prepared(select(products.c.id).where(and_(products.c.id == bindparam("product_id"), visible_here())))
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from catalog.cursors import forget_cursor, get_cursor, save_cursor
 from catalog.deals import active_deal
-from catalog.products import Product, search_products
+from catalog.products import Product
+from catalog.search import search_products
 from handlers.args import require, tokens
 from handlers.common import find_product, require_on_shelf
 from handlers.context import Ctx

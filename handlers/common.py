@@ -1,15 +1,17 @@
 """Helpers shared by several commands: finding a product by code, deadlines and time left, group-buy progress,
-a variant named after a code or id, waitlist promotions' words, the group's shelf."""
+pickup-point hints, a variant named after a code or id, waitlist promotions' words, the group's shelf."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from catalog.groupbuys import GroupBuy, Promotion
-from catalog.products import Product, find_variant, get_product, nearest_codes
+from catalog.pickups import nearest_points, needs_choice
+from catalog.products import Product, find_variant, get_product
+from catalog.search import nearest_codes
 from catalog.shelf import on_shelf
 from handlers.args import quantity, read_quantity
-from handlers.context import Ctx, UserError
+from handlers.context import Ctx, GroupBuyView, UserError
 from handlers.when import parse_when
 from pricing.groupbuy import progress_text
 from pricing.money import fmt
@@ -92,6 +94,34 @@ def status_text(ctx: Ctx, gb: GroupBuy) -> str:
     if gb.waitlist:
         parts.append(ctx.t(f"候补 {gb.waitlist} 人", f"{gb.waitlist} on the waitlist"))
     return ctx.t("，", ", ").join(p for p in parts if p)
+
+
+def show(ctx: Ctx, gb: GroupBuy, invites_joining: bool = False) -> None:
+    """Tell the reply which group buy it is about, as figures (a channel with buttons draws a card)."""
+    ctx.reply.groupbuy = GroupBuyView(gb.id, gb.product_name, gb.basis, gb.participants, gb.quantity,
+                                      gb.current_price_fen, status_text(ctx, gb))
+    ctx.reply.invites_joining = invites_joining
+
+
+def pickup_hint(ctx: Ctx) -> None:
+    """After 下单/参团/+N: where the group has pickup points and this member has chosen none, say how to choose."""
+    if not ctx.msg.is_private and needs_choice(ctx.conn, ctx.group_id, ctx.user_id):
+        ctx.say(
+            "本群有自提点，你还没有选：发“自提点”查看，发“自提 名称”选择。",
+            "This group has pickup points and you have not chosen one: send \"pickups\" to see them, "
+            "\"pickup NAME\" to choose.",
+        )
+
+
+def unknown_point(ctx: Ctx, typed: str, names: list[str]) -> UserError:
+    """A pickup point name that is not on the group's list: the nearest names (or all of them)."""
+    if not names:
+        return UserError("本群还没有自提点。", "This group has no pickup points yet.")
+    near = nearest_points(names, typed) or names
+    return UserError(
+        f"没有自提点“{typed}”。你是不是说：{'、'.join(near)}？",
+        f"There is no pickup point \"{typed}\". Did you mean: {', '.join(near)}?",
+    )
 
 
 _LISTED_VARIANTS = 12  # a refusal lists at most this many variants in stock

@@ -14,7 +14,7 @@ STAFF_ROLES = ("admin", "owner")
 class Message:
     """What a channel adapter makes of one request. Handlers never see XML, JSON or HTTP."""
 
-    channel: str  # "bridge" | "wechat" | "wecom" | "console"
+    channel: str  # "bridge" | "wechat" | "wecom" | "wecom_aibot" | "console"
     chat_id: str  # the group id; in a private chat "<channel>:<sender id>"
     sender_id: str
     text: str = ""
@@ -31,11 +31,36 @@ class Message:
     inviter_id: str | None = None
 
 
+@dataclass(frozen=True)
+class GroupBuyView:
+    """The group buy a reply is about, as figures rather than words, for channels that can draw it
+    (the WeCom robot turns it into a card with join buttons)."""
+
+    id: int
+    product_name: str
+    basis: str  # "people" | "quantity": what the tiers count
+    participants: int
+    quantity: int  # pieces so far
+    price_fen: int | None  # the price if it settled now; None below the first tier
+    status: str  # the line 团购 prints for it, in the command's language
+
+    def to_json(self) -> dict[str, Any]:
+        return {"groupbuy": {k: getattr(self, k) for k in self.__dataclass_fields__}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GroupBuyView:
+        return cls(**data["groupbuy"])
+
+
 @dataclass
 class Reply:
     """What goes back into the chat the message came from; empty: say nothing."""
 
     texts: list[str] = field(default_factory=list)
+    # The group buy the reply concerns (opened, listed, joined, left), also after a refusal.
+    groupbuy: GroupBuyView | None = None
+    # The reply presents that group buy for joining (开团, 团购): a channel with buttons may offer them.
+    invites_joining: bool = False
 
     @property
     def text(self) -> str:
@@ -43,6 +68,20 @@ class Reply:
 
     def to_json(self) -> list[dict[str, str]]:
         return [{"text": t} for t in self.texts]
+
+    def stored(self) -> list[Any]:
+        """The form kept with the dedupe record: the texts, then the view (an object) if any."""
+        if self.groupbuy is None:
+            return list(self.texts)
+        return [*self.texts, {**self.groupbuy.to_json(), "invites_joining": self.invites_joining}]
+
+    @classmethod
+    def from_stored(cls, items: list[Any]) -> Reply:
+        texts = [t for t in items if isinstance(t, str)]
+        extra = next((d for d in items if isinstance(d, dict)), None)
+        if extra is None:
+            return cls(texts)
+        return cls(texts, GroupBuyView.from_json(extra), bool(extra.get("invites_joining")))
 
 
 def _channel_role(role: str) -> str:
@@ -78,6 +117,7 @@ class Ctx:
     # (group_id, text). The dispatcher writes them to the outbox in the same transaction.
     outgoing: list[tuple[str, str]] = field(default_factory=list)
     orders_placed: int = 0  # for the tuanbot_orders_total metric, counted once the transaction commits
+    public_url: str | None = None  # TUANBOT_PUBLIC_URL: where links sent into the chat point
     _role: str | None = field(default=None, init=False, repr=False)
 
     @property

@@ -7,7 +7,9 @@ from catalog.deals import Deal, live_deals, post_deal
 from catalog.groupbuys import live_groupbuys
 from catalog.products import get_product_by_id
 from handlers.args import price, quantity, tokens
-from handlers.common import UNTIL_WORDS, deadline, find_product, refuse_private, split_keyword, status_text, time_left
+from handlers.common import (
+    UNTIL_WORDS, deadline, find_product, refuse_private, show, split_keyword, status_text, time_left,
+)
 from handlers.context import Ctx, UserError
 from handlers.when import fmt_local
 from pricing.money import fmt
@@ -82,6 +84,7 @@ def show_deals(ctx: Ctx, _args: None) -> None:
         return
     lines = []
     if gbs:
+        show(ctx, gbs[0], invites_joining=True)
         lines.append(ctx.t("进行中的团购：", "Open group buys:"))
         for gb in gbs:
             lines.append(f"#{gb.id} {gb.product_code} {gb.product_name}{ctx.t('：', ': ')}"

@@ -28,7 +28,9 @@ from handlers.common import (
     deadline,
     find_product,
     pick_variant,
+    pickup_hint,
     refuse_private,
+    show,
     split_keyword,
     status_text,
     variant_and_qty,
@@ -104,6 +106,7 @@ def open_(ctx: Ctx, a: OpenArgs) -> None:
         ctx.conn, group_id=ctx.group_id, product=product, basis=a.basis, tiers=a.tiers,
         deadline=ends, created_by=ctx.user_id, now=ctx.now, limit_qty=a.limit, lang=ctx.lang,
     )
+    show(ctx, gb, invites_joining=True)
     ctx.tell_group(gb.group_id, opened_text(ctx, gb))
 
 
@@ -223,6 +226,7 @@ def _join(ctx: Ctx, gb: GroupBuy, pick: Pick) -> None:
     product = get_product_by_id(ctx.conn, gb.product_id)
     variant, qty = pick_variant(ctx, product, pick, (f"参团 {gb.id} {{v}} 1", f"join {gb.id} {{v}} 1"))
     item = with_variant(gb.product_code, variant)
+    show(ctx, gb)  # a refusal leaves these figures as they are
     try:
         r: JoinResult = join_groupbuy(ctx.conn, gb.id, ctx.user_id, qty, ctx.now, variant)
     except GroupBuyUnavailable as e:
@@ -243,6 +247,7 @@ def _join(ctx: Ctx, gb: GroupBuy, pick: Pick) -> None:
         ) from None
     announce_promotions(ctx, r.promotions)
     g = r.gb
+    show(ctx, g)
     name = with_variant(g.product_name, r.variant)
     state = status_text(ctx, g)
     if r.kind == "joined":
@@ -284,6 +289,7 @@ def _join(ctx: Ctx, gb: GroupBuy, pick: Pick) -> None:
 
 def join(ctx: Ctx, a: JoinArgs) -> None:
     _join(ctx, _visible(ctx, a.groupbuy_id), a.pick)
+    pickup_hint(ctx)
 
 
 def plus(ctx: Ctx, pick: Pick) -> None:
@@ -294,6 +300,7 @@ def plus(ctx: Ctx, pick: Pick) -> None:
             "There is no open group buy in this group right now; send \"deals\" to see what there is.",
         )
     _join(ctx, live[0], pick)
+    pickup_hint(ctx)
 
 
 def leave(ctx: Ctx, a: LeaveArgs) -> None:
@@ -303,6 +310,7 @@ def leave(ctx: Ctx, a: LeaveArgs) -> None:
         product = get_product_by_id(ctx.conn, gb.product_id)
         variant, _ = pick_variant(ctx, product, Pick(a.variant, 1),
                                   (f"退团 {gb.id} {{v}}", f"leave {gb.id} {{v}}"))
+    show(ctx, gb)
     try:
         done = leave_groupbuy(ctx.conn, gb.id, ctx.user_id, ctx.now, variant)
     except GroupBuyUnavailable as e:
@@ -311,6 +319,7 @@ def leave(ctx: Ctx, a: LeaveArgs) -> None:
         raise UserError(f"你没有参加团购 #{gb.id}。", f"You are not in group buy #{gb.id}.") from None
     announce_promotions(ctx, done.promotions)
     gb = done.gb
+    show(ctx, gb)
     parts_zh, parts_en = [], []
     if done.joins:
         pieces = sum(p.quantity for p in done.joins)
@@ -355,6 +364,7 @@ def reopen(ctx: Ctx, a: ReopenArgs) -> None:
     ends = deadline(ctx, a.when)
     _, gb, people = reopen_groupbuy(ctx.conn, old.id, group_id=ctx.group_id, deadline=ends,
                                     created_by=ctx.user_id, now=ctx.now)
+    show(ctx, gb, invites_joining=True)
     text = ctx.t(f"复团（上次是 #{old.id}）！", f"Reopened (last time #{old.id})! ") + opened_text(ctx, gb)
     if people:
         names = " ".join(f"@{u}" for u in people[:_INVITED])

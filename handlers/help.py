@@ -5,6 +5,9 @@ from typing import Any, Iterable
 
 from handlers.context import Ctx
 
+# The answer to a picture, file or video sent to the bot: it reads words only.
+TEXT_ONLY = "我只能读文字消息：请用文字发命令，例如“团购”或“下单 A12 2”。发“帮助”查看全部命令。"
+
 
 def show_help(ctx: Ctx, commands: Iterable[Any]) -> None:
     """`commands`: the registry's Command entries (handlers.registry passes its table; importing it

@@ -11,6 +11,7 @@ from handlers.common import (
     announce_promotions,
     find_product,
     pick_variant,
+    pickup_hint,
     require_on_shelf,
     variant_and_qty,
     with_variant,
@@ -21,6 +22,7 @@ from pricing.money import fmt
 STATUS = {
     "pending": ("待付款", "pending"),
     "confirmed": ("已确认", "confirmed"),
+    "collected": ("已取货", "collected"),
     "cancelled": ("已取消", "cancelled"),
 }
 
@@ -68,6 +70,7 @@ def buy(ctx: Ctx, a: BuyArgs) -> None:
         zh += f"（{label[0]}），比原价省 {fmt(q.saving_fen)}"
         en += f" ({label[1]}), you save {fmt(q.saving_fen)}"
     ctx.say(zh + f"。取消请发“取消 {no}”。", en + f". To cancel: cancel {no}")
+    pickup_hint(ctx)
 
 
 def my_orders(ctx: Ctx, _args: None) -> None:
@@ -77,9 +80,19 @@ def my_orders(ctx: Ctx, _args: None) -> None:
         return
     lines = [ctx.t("你的订单（最近 10 笔）：", "Your orders (latest 10):")]
     for o in mine:
-        status = STATUS.get(o.status, (o.status, o.status))
-        lines.append(f"{o.order_no} {with_variant(o.product_name, o.variant)} ×{o.quantity} {fmt(o.total_fen)} {ctx.t(*status)}")
+        lines.append(f"{o.order_no} {with_variant(o.product_name, o.variant)} ×{o.quantity} {fmt(o.total_fen)} {_state(ctx, o)}")
     ctx.reply.texts.append("\n".join(lines))
+
+
+def _state(ctx: Ctx, o) -> str:
+    """已确认 · 自提 东门快递柜 / 已取货 12-02 10:30 · 东门快递柜."""
+    if o.status == "confirmed" and o.collected_at is not None:
+        words = ctx.t("已取货 ", "collected ") + o.collected_at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
+    else:
+        words = ctx.t(*STATUS.get(o.status, (o.status, o.status)))
+    if o.pickup_point and o.status == "confirmed":
+        words += ctx.t(f" · 自提 {o.pickup_point}", f" · pickup {o.pickup_point}")
+    return words
 
 
 def parse_cancel(rest: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from handlers import browse, deals, groupbuy, help, orders, pushes, shelf, stats
+from handlers import browse, deals, fulfilment, groupbuy, help, orders, pickups, pushes, shelf, stats
 from handlers.args import no_args, rest_text
 from handlers.context import Ctx
 
@@ -103,6 +103,36 @@ COMMANDS: list[Command] = [
     Command(
         "stats", ("统计",), ("stats",), stats.show_stats, staff=True,
         summary=("本群近 7 天的活跃、拉新与成交", "this group's last 7 days: activity, invites, sales"),
+    ),
+    # Fulfilment (docs/fulfilment.md): pickup points, confirmation, 核销, what waits, the spreadsheet link.
+    Command(
+        "pickups", ("自提点",), ("pickups",), pickups.pickups, parse=pickups.parse_pickups,
+        usage=("[添加|删除 名称]", "[add|remove NAME]"),
+        summary=("本群自提点；群主可添加、删除", "this group's pickup points; owners add and remove them"),
+    ),
+    Command(
+        "pickup", ("自提",), ("pickup",), pickups.pickup, parse=pickups.parse_pickup,
+        usage=("名称", "NAME"), summary=("选择我的自提点", "choose your pickup point"),
+    ),
+    Command(
+        "confirm", ("确认",), ("confirm",), fulfilment.confirm_orders, parse=fulfilment.parse_order_list,
+        staff=True, usage=("订单号 …", "ORDER …"),
+        summary=("确认订单（如已付款），可一次多个", "confirm orders (e.g. once paid), several at once"),
+    ),
+    Command(
+        "collect", ("核销",), ("collect",), fulfilment.collect_orders, parse=fulfilment.parse_order_list,
+        staff=True, usage=("订单号 …", "ORDER …"),
+        summary=("核销：已确认的订单取货了", "mark confirmed orders as collected"),
+    ),
+    Command(
+        "uncollected", ("未取",), ("uncollected",), fulfilment.uncollected, parse=fulfilment.parse_point_filter,
+        staff=True, usage=("[自提点]", "[PICKUP POINT]"),
+        summary=("按自提点列出还没取货的订单", "confirmed orders not yet collected, by pickup point"),
+    ),
+    Command(
+        "export", ("导出",), ("export",), fulfilment.export, parse=fulfilment.parse_export, staff=True,
+        usage=("[团购编号]", "[GROUPBUY ID]"),
+        summary=("本群订单表格的下载链接（24 小时有效）", "a download link of this group's order spreadsheet (24 h)"),
     ),
 ]
 

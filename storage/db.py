@@ -12,6 +12,8 @@ from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from storage.prepared import run_plain
+
 log = logging.getLogger("tuanbot.db")
 
 # Small and often: a checkpoint's fsync makes the writer's next commits wait in the kernel, the longer
@@ -225,6 +227,21 @@ def _make_engine(url: str, pool_size: int, *, read_only: bool = False, pragmas: 
         cur.close()
 
     return engine
+
+
+@contextmanager
+def savepoint(conn: Connection, *, undo_on: type[BaseException]) -> Iterator[None]:
+    """A savepoint that `undo_on` rolls back to (and is raised on); any other error leaves it to the
+    enclosing transaction, which rolls back whole. Plain SQL on the driver, like the per-message statements
+    (storage/prepared.py): SQLAlchemy's begin_nested() compiles its SAVEPOINT and RELEASE anew every time."""
+    run_plain(conn, "SAVEPOINT command")
+    try:
+        yield
+    except undo_on:
+        run_plain(conn, "ROLLBACK TO SAVEPOINT command")
+        run_plain(conn, "RELEASE SAVEPOINT command")
+        raise
+    run_plain(conn, "RELEASE SAVEPOINT command")
 
 
 def mask_url(url: str) -> str:

@@ -1,14 +1,13 @@
-"""Admin: a group's settings (owners, push target, nudging) and its counts."""
+"""Admin: a group's settings (owners, push target, nudging, pickup points, its shelf) and its counts."""
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from sqlalchemy import func, select
 
 from bot.admin.common import db, field_error, now
 from bot.admin.schemas import GroupFields, GroupOut, errors
-from catalog.groups import get_group, put_group
+from catalog.groups import get_group, group_counts, put_group
+from catalog.pickups import BadPickupName, list_points, replace_points
 from catalog.shelf import UnknownCodes, set_shelf, shelf_codes
-from storage.tables import groupbuys, inbound_messages, orders
 
 router = APIRouter(tags=["groups"])
 
@@ -18,7 +17,8 @@ GroupId = Path(..., min_length=1, max_length=128)
 def _fields(body: GroupFields, *, given_only: bool) -> dict:
     """The stored form of the body's fields: all of them (PUT) or only those given (PATCH)."""
     fields = body.model_dump(exclude_unset=given_only)
-    fields.pop("shelf", None)  # its own table (catalog.shelf), set by _save
+    fields.pop("pickup_points", None)  # a table of their own: _pickup_points
+    fields.pop("shelf", None)  # so is the shelf: _shelf
     if "owners" in fields:
         fields["owners"] = [o.strip() for o in fields["owners"] if o.strip()]
     return fields
@@ -27,11 +27,12 @@ def _fields(body: GroupFields, *, given_only: bool) -> dict:
 @router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(422))
 def put(request: Request, body: GroupFields, group_id: str = GroupId):
     """Creates the group or replaces ALL its settings: a field left out is reset to its default
-    (no name, no owners, no push target, no nudging), except `shelf`, which a PUT without it
-    leaves as it is. To change some fields only, use PATCH."""
+    (no name, no owners, no push target, no nudging). To change some fields only, use PATCH."""
     with db(request).begin() as conn:
         group = put_group(conn, group_id, _fields(body, given_only=False), now(request))
-        return _save(conn, request, group, body)
+        _pickup_points(conn, group_id, body, now(request))
+        _shelf(conn, group_id, body, now(request))
+        return _shown(conn, group)
 
 
 @router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
@@ -42,7 +43,9 @@ def patch(request: Request, body: GroupFields, group_id: str = GroupId):
         if get_group(conn, group_id) is None:
             raise HTTPException(404, f"no group {group_id}")
         group = put_group(conn, group_id, _fields(body, given_only=True), now(request))
-        return _save(conn, request, group, body)
+        _pickup_points(conn, group_id, body, now(request))
+        _shelf(conn, group_id, body, now(request))
+        return _shown(conn, group)
 
 
 @router.get("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
@@ -51,33 +54,33 @@ def read(request: Request, group_id: str = GroupId):
         group = get_group(conn, group_id)
         if group is None:
             raise HTTPException(404, f"no group {group_id}")
-        return _out(conn, group)
+        return _shown(conn, group)
 
 
-def _save(conn, request: Request, group, body: GroupFields) -> dict:
-    """The shelf, when given ([]: the whole catalog again); a code with no product: 422 naming
-    `shelf`, and the raise rolls the whole request back."""
-    if body.shelf is not None:
-        try:
-            set_shelf(conn, group.group_id, body.shelf, now(request))
-        except UnknownCodes as e:
-            raise field_error("shelf", f"no product with code {', '.join(e.codes)}") from None
-    return _out(conn, group)
+def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
+    """Given: the group's whole list, in order. Left out (PUT too): as they are, since owners keep
+    them in chat as well and a PUT of the other settings must not wipe them and members' choices."""
+    if body.pickup_points is None:
+        return
+    try:
+        replace_points(conn, group_id, body.pickup_points, when)
+    except BadPickupName:
+        raise field_error("pickup_points", "names of 1 to 100 characters, at most 50 of them") from None
 
 
-def _out(conn, group) -> dict:
-    return {**group.to_json(), "shelf": shelf_codes(conn, group.group_id), "counts": _counts(conn, group.group_id)}
+def _shelf(conn, group_id: str, body: GroupFields, when) -> None:
+    """Given: the products this group sells ([]: the whole catalog again). Left out (PUT too): as it
+    is, like the pickup points. A code with no product: 422 naming `shelf`; the raise rolls the
+    whole request back."""
+    if body.shelf is None:
+        return
+    try:
+        set_shelf(conn, group_id, body.shelf, when)
+    except UnknownCodes as e:
+        raise field_error("shelf", f"no product with code {', '.join(e.codes)}") from None
 
 
-def _counts(conn, group_id: str) -> dict[str, int]:
-    texts = select(func.count(), func.count(func.distinct(inbound_messages.c.sender_id))).where(
-        inbound_messages.c.group_id == group_id, inbound_messages.c.kind == "text"
-    )
-    messages, members = conn.execute(texts).one()
-    n_orders = conn.execute(
-        select(func.count()).select_from(orders).where(orders.c.group_id == group_id, orders.c.status != "cancelled")
-    ).scalar_one()
-    open_gbs = conn.execute(
-        select(func.count()).select_from(groupbuys).where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open")
-    ).scalar_one()
-    return {"messages": messages, "members": members, "orders": n_orders, "open_groupbuys": open_gbs}
+def _shown(conn, group) -> dict:
+    return {**group.to_json(), "pickup_points": list_points(conn, group.group_id),
+            "shelf": shelf_codes(conn, group.group_id), "counts": group_counts(conn, group.group_id)}
+

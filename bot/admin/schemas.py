@@ -25,6 +25,7 @@ MAX_PAGE = 1000
 Fen = Annotated[StrictInt, Field(ge=1, le=MAX_PRICE_FEN)]
 Text = Annotated[StrictStr, Field(max_length=200)]
 Id = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+PickupName = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")]
 # Letters and digits only, as stored; the API does not guess what a full-width or spaced code meant.
 Code = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9]{1,32}$", examples=["A12"])]
 # A hostname (or IPv4 address) with an optional port 1-65535 and a path of visible ASCII.
@@ -127,9 +128,18 @@ class ProductOut(Answer):
 
 # ---- groups --------------------------------------------------------------------------------------
 
-class PushTarget(Body):
+class UrlPushTarget(Body):
     kind: Literal["bridge", "wecom_robot"]
     url: StrictStr = Field(max_length=2000, pattern=URL_PATTERN, examples=["https://bridge.example.com/push"])
+
+
+class WebPushTarget(Body):
+    """The group's web chat page (/chat): a message is delivered when it is recorded for the page."""
+
+    kind: Literal["web"]
+
+
+PushTarget = Annotated[UrlPushTarget | WebPushTarget, Field(discriminator="kind")]
 
 
 class GroupFields(Body):
@@ -144,6 +154,10 @@ class GroupFields(Body):
         default=None, max_length=1000,
         description="product codes this group sells ([]: the whole catalog); left out, even by PUT: unchanged",
     )
+    pickup_points: list[PickupName] | None = Field(
+        default=None, max_length=50,
+        description="the group's pickup points (自提点) in order; left out, also by PUT: kept as they are",
+    )
 
 
 class GroupOut(Answer):
@@ -153,6 +167,7 @@ class GroupOut(Answer):
     push_target: dict[str, Any] | None
     nudge_after_hours: int | None
     shelf: list[str]
+    pickup_points: list[str]
     counts: dict[str, int]
 
 
@@ -191,6 +206,10 @@ class OrderOut(Answer):
     total_fen: int
     status: str
     created_at: str
+    join_no: int | None = Field(description="跟团号 of a group-buy order, else null")
+    pickup_point: str | None = Field(description="the member's pickup point when the order was confirmed")
+    collected_at: str | None = Field(description="when it was marked collected (核销), else null")
+    user_name: str
 
 
 class GroupBuyOut(Answer):

@@ -52,13 +52,18 @@ def signed_params(request: Request, max_skew_seconds: int) -> tuple[str, str]:
     return timestamp, nonce
 
 
+def signature(token: str, *parts: str) -> str:
+    """WeChat's and WeCom's signature: hex SHA-1 of the token and the parts, sorted and joined."""
+    return hashlib.sha1("".join(sorted((token, *parts))).encode()).hexdigest()
+
+
 def check_signature(given: str | None, token: str, *parts: str) -> None:
     """WeChat's SHA-1 over the sorted parts, compared in constant time.
 
     wechatpy compares with `!=`, which leaks timing, so the check is done here. Bytes,
     because compare_digest refuses a non-ASCII str and a client may send one.
     """
-    expected = hashlib.sha1("".join(sorted((token, *parts))).encode()).hexdigest()
+    expected = signature(token, *parts)
     if given is None or not hmac.compare_digest(expected.encode(), given.encode()):
         raise refuse()
 

@@ -1,7 +1,7 @@
 """variants, purchase limits, the waitlist and each group's shelf
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0002
 Create Date: 2026-12-02
 
 Safe on a database with rows: every new column is nullable or has a server default ("" is
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0004'
-down_revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
