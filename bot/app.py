@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from bot import admin, exports
 from bot.channels import aibot, bridge, web, wechat, wecom
 from bot.dispatch import Dispatcher, utcnow
+from bot.httperrors import errors, install as install_error_handlers
 from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
 from bot.settings import Settings
@@ -51,6 +52,7 @@ def create_app(
 
     app = FastAPI(title="tuanbot", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodyLimitMiddleware)
+    install_error_handlers(app)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
@@ -61,13 +63,13 @@ def create_app(
     def healthz():
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses=errors(503))
     async def readyz():
         if await run_in_threadpool(db.ping):
             return {"status": "ready"}
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     def metrics_endpoint():
         try:
             with db.read() as conn:
@@ -90,8 +92,8 @@ def create_app(
 def freeze_startup_objects() -> None:
     """Call once the app is built, right before serving. What exists by then (modules, the app, the
     tables, compiled statements: ~120,000 objects) lives as long as the process; frozen, the cyclic
-    GC stops walking it on each full collection, which took ~90 ms on the event loop thread, a stall
-    for every request in flight (bench/bridge_throughput.py's p99)."""
+    GC stops walking it on each full collection, a stall on the event loop thread for every request in
+    flight (bench/README.md has what it cost the p99)."""
     gc.collect()
     gc.freeze()
 

@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from bot.router import Routed, nearest_command, route
 from catalog.groups import effective_role, ensure_group, get_group
 from handlers.context import Ctx, Message, Reply, UserError
-from storage.db import Database, savepoint
+from handlers.help import text_only
+from storage.db import Database, WriterBusy, savepoint
 from storage.inbound import DuplicateMessage, record_inbound, save_reply, stored_reply
 from storage.outbox import enqueue
 
@@ -54,23 +55,26 @@ class Dispatcher:
     async def handle_async(self, msg: Message) -> Handled:
         """`handle` for the channels (async endpoints).
 
-        On SQLite it runs right here on the event loop thread. Writes are serial anyway and each
-        statement takes microseconds on a local file, while a worker thread has to win the GIL back
-        from the busy loop after every SQLite call (up to the 5 ms switch interval each time).
-        bench/bridge_throughput.py, 商品/下单 req/s: 40-thread pool 849/565, one dedicated worker
-        thread 983/712, the event loop 1467/1041. When another thread of this process (admin API,
-        scheduler) holds the write lock, the message goes to the threadpool rather than stall the
-        loop behind it. PostgreSQL always uses the threadpool: a network round trip per statement
-        must not stop the loop.
+        On SQLite it runs right here on the event loop thread when the write lock is free at this very
+        moment: writes are serial anyway and each statement takes microseconds on a local file, while a
+        worker thread has to win the GIL back from the busy loop after every SQLite call (bench/README.md
+        has the figures). When another thread of this process or another process (an import, a second
+        server) holds the lock, the message goes to a worker thread, which waits for it: the loop never
+        waits on anyone. PostgreSQL always uses the threadpool: a network round trip per statement must
+        not stop the loop.
         """
-        if self.db.is_sqlite and not self.db.writer_busy():
-            return self.handle(msg)
+        if self.db.is_sqlite:
+            try:
+                return self.handle(msg, wait=False)
+            except WriterBusy:
+                pass
         return await run_in_threadpool(self.handle, msg)
 
     async def process_async(self, msg: Message) -> Reply:
         return (await self.handle_async(msg)).reply
 
-    def handle(self, msg: Message) -> Handled:
+    def handle(self, msg: Message, *, wait: bool = True) -> Handled:
+        """`wait=False`: raise WriterBusy, having done nothing, unless the SQLite write lock is free now."""
         started = time.perf_counter()
         now = self.clock()
         routed = None if msg.event else route(msg.text, is_private=msg.is_private, mentions_bot=msg.mentions_bot)
@@ -78,7 +82,7 @@ class Dispatcher:
         lang = routed.lang if routed else "zh"
         orders_placed = 0
         try:
-            with self.db.begin() as conn:
+            with self.db.begin(wait=wait) as conn:
                 row_id = record_inbound(
                     conn,
                     channel=msg.channel,
@@ -105,6 +109,8 @@ class Dispatcher:
             if not msg.is_private:
                 self._known_groups.add(msg.chat_id)
             handled = Handled(ctx.reply, False, outcome)
+        except WriterBusy:
+            raise
         except DuplicateMessage:
             with self.db.read() as conn:
                 stored = stored_reply(conn, msg.channel, msg.msg_id) or []
@@ -120,6 +126,9 @@ class Dispatcher:
         if msg.event == "member_joined":
             name = msg.member_name or msg.member_id or ""
             ctx.say(f"欢迎 {name} 加入！发送“帮助”看看我能做什么。")
+            return "event"
+        if msg.event == "media":
+            text_only(ctx)
             return "event"
         if msg.event or routed is None:
             return "ignored"

@@ -2,9 +2,10 @@
 link itself is the key. Unknown and expired tokens get the same 404, so nothing tells them apart."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from bot.admin.fulfilment import XLSX, download
+from bot.httperrors import errors
 from bot.spreadsheets import orders_xlsx
 from catalog.exports import resolve_link
 from catalog.fulfilment import lines
@@ -12,7 +13,8 @@ from catalog.fulfilment import lines
 router = APIRouter(tags=["exports"])
 
 
-@router.get("/exports/{token}.xlsx", include_in_schema=True)
+@router.get("/exports/{token}.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX: {}}}, **errors(404, e404="unknown or expired link")})
 def export_xlsx(request: Request, token: str):
     with request.app.state.db.read() as conn:
         scope = resolve_link(conn, token, request.app.state.clock())

@@ -25,7 +25,7 @@ class Message:
     mentions_bot: bool = False
     chat_name: str | None = None
     sender_name: str | None = None
-    event: str | None = None  # "member_joined"; None for a text
+    event: str | None = None  # "member_joined"; "media": a picture, file or video, nothing to read; None for a text
     member_id: str | None = None
     member_name: str | None = None
     inviter_id: str | None = None

@@ -5,9 +5,6 @@ from typing import Any, Iterable
 
 from handlers.context import Ctx
 
-# The answer to a picture, file or video sent to the bot: it reads words only.
-TEXT_ONLY = "我只能读文字消息：请用文字发命令，例如“团购”或“下单 A12 2”。发“帮助”查看全部命令。"
-
 
 def show_help(ctx: Ctx, commands: Iterable[Any]) -> None:
     """`commands`: the registry's Command entries (handlers.registry passes its table; importing it
@@ -23,3 +20,9 @@ def show_help(ctx: Ctx, commands: Iterable[Any]) -> None:
     if not ctx.msg.is_private:
         lines.append(ctx.t("命令前可加 / 或 #，也可以 @我。", "Commands may start with / or #, or mention me."))
     ctx.reply.texts.append("\n".join(lines))
+
+
+def text_only(ctx: Ctx) -> None:
+    """The answer to a picture, file or video sent to the bot (the `media` event): it reads words only."""
+    ctx.say("我只能读文字消息：请用文字发命令，例如“团购”或“下单 A12 2”。发“帮助”查看全部命令。",
+            "I can only read text: type a command, e.g. \"deals\" or \"buy A12 2\". Send \"help\" for all commands.")

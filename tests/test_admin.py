@@ -172,3 +172,16 @@ async def test_orders_list_with_filters(http, db, clock):
     assert [o["order_no"] for o in (await http.get("/admin/orders?status=cancelled", headers=AUTH)).json()] == ["D2"]
     assert [o["order_no"] for o in (await http.get("/admin/orders?group_id=g1&user_id=alice", headers=AUTH)).json()] == ["D1"]
     assert (await http.get("/admin/orders?status=shipped", headers=AUTH)).status_code == 422
+
+
+async def test_a_wrong_method_is_405_listing_every_method_of_the_path(http):
+    r = await http.delete("/admin/groups/g1", headers=AUTH)
+    assert r.status_code == 405
+    assert set(r.headers["allow"].split(", ")) == {"GET", "PUT", "PATCH"}
+
+
+async def test_a_body_that_is_not_json_is_a_documented_400(http):
+    r = await http.post("/admin/products", content=b"\xff\xfe{", headers={**AUTH, "Content-Type": "application/json"})
+    assert r.status_code == 400
+    spec = (await http.get("/openapi.json")).json()
+    assert "400" in spec["paths"]["/admin/products"]["post"]["responses"]

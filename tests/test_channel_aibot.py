@@ -188,10 +188,15 @@ async def test_mixed_joins_its_text_items(robot):
 
 @pytest.mark.parametrize("kind", ["image", "file", "video"])
 async def test_pictures_files_and_videos_get_one_sentence_and_change_nothing(robot, kind):
+    add_product(robot.db, stock=10)
     payload = wecom.message(kind, msgid=new_id(), user="alice", chat=GROUP, body={"url": "https://example.com/x"})
     answer = await robot.answer(payload)
     assert answer["msgtype"] == "stream" and "文字" in content(answer) and "\n" not in content(answer)
-    assert robot.count(inbound_messages) == 0
+    assert await robot.answer(payload) == answer  # deduplicated like any message
+    with robot.db.read() as conn:
+        row = conn.execute(select(inbound_messages)).one()
+    assert (row.channel, row.kind, row.event, row.group_id) == ("wecom_aibot", "event", "media", GROUP)
+    assert robot.stock() == 10 and robot.count(orders) == 0
 
 
 async def test_a_single_chat_is_the_senders_private_chat(robot):
@@ -403,3 +408,11 @@ def test_the_robot_is_listed_among_enabled_channels():
     assert "wecom_aibot" not in enabled_channels(load_settings())
     with pytest.raises(SettingsError, match="TUANBOT_AIBOT_AES_KEY"):
         load_settings(aibot_token=TOKEN, aibot_aes_key="x" * 42)
+
+
+async def test_ten_concurrent_copies_of_a_click_join_once(robot):
+    _, gb_id = await open_groupbuy(robot, stock=100)
+    click = click_msg(f"join:{gb_id}:2", user="bob", msgid="tap-burst")
+    answers = await asyncio.gather(*(robot.answer(click) for _ in range(10)))
+    assert all(a == answers[0] for a in answers) and "跟团号 1" in answers[0]["template_card"]["sub_title_text"]
+    assert robot.stock() == 98 and robot.count(groupbuy_participants) == 1

@@ -24,7 +24,7 @@ def _fields(body: GroupFields, *, given_only: bool) -> dict:
     return fields
 
 
-@router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(422))
+@router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 422))
 def put(request: Request, body: GroupFields, group_id: str = GroupId):
     """Creates the group or replaces ALL its settings: a field left out is reset to its default
     (no name, no owners, no push target, no nudging). To change some fields only, use PATCH."""
@@ -35,7 +35,7 @@ def put(request: Request, body: GroupFields, group_id: str = GroupId):
         return _shown(conn, group)
 
 
-@router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
+@router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 404, 422))
 def patch(request: Request, body: GroupFields, group_id: str = GroupId):
     """Changes only the fields given; the others stay as they are. A group not seen yet: 404
     (PUT creates one)."""

@@ -41,7 +41,7 @@ def index(
         return [p.to_json() for p in list_products(conn, q, active=active, limit=limit, offset=offset)]
 
 
-@router.post("/products", status_code=201, response_model=ProductOut, responses=errors(409, 422))
+@router.post("/products", status_code=201, response_model=ProductOut, responses=errors(400, 409, 422))
 def create(request: Request, body: ProductIn):
     """A new product; the same code again (in any case): 409."""
     try:
@@ -64,7 +64,7 @@ def read(request: Request, code: str):
     return p.to_json()
 
 
-@router.patch("/products/{code}", response_model=ProductOut, responses=errors(404, 409, 422))
+@router.patch("/products/{code}", response_model=ProductOut, responses=errors(400, 404, 409, 422))
 def patch(request: Request, code: str, body: ProductPatch):
     """Only the fields given change. Raising `stock` (or a variant's) serves group-buy waitlists at
     once, first come first served, and tells each group who moved up."""

@@ -56,7 +56,7 @@ GroupId = Path(..., min_length=1, max_length=128)
 PushId = Path(..., ge=1, le=2**31 - 1)
 
 
-@router.post("/groups/{group_id}/pushes", status_code=201, response_model=PushOut, responses=errors(409, 422))
+@router.post("/groups/{group_id}/pushes", status_code=201, response_model=PushOut, responses=errors(400, 409, 422))
 def create(request: Request, body: PushIn, group_id: str = GroupId):
     if (body.at is None) == (body.cron is None):
         raise field_error("at" if body.at is None else "cron", "give exactly one of at or cron")
@@ -99,7 +99,7 @@ def remove(request: Request, group_id: str = GroupId, push_id: int = PushId):
     return Response(status_code=204)
 
 
-@router.post("/groups/{group_id}/content", status_code=201, response_model=ContentOut, responses=errors(422))
+@router.post("/groups/{group_id}/content", status_code=201, response_model=ContentOut, responses=errors(400, 422))
 def add_content(request: Request, body: ContentIn, group_id: str = GroupId):
     current = now(request)
     with db(request).begin() as conn:

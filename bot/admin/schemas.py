@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
 
+from bot.httperrors import errors as http_errors
 from catalog.products import MAX_STOCK, MAX_VARIANTS
 from pricing.groupbuy import MAX_TIERS
 
@@ -22,7 +23,18 @@ MAX_PAGE = 1000
 
 # ---- shared pieces -----------------------------------------------------------------------------
 
-Fen = Annotated[StrictInt, Field(ge=1, le=MAX_PRICE_FEN)]
+def _integral_float(value: Any) -> Any:
+    """3.0 is the JSON integer 3 (JSON Schema counts both as integers); true, "3" and 3.5 stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def whole(ge: int, le: int) -> Any:
+    """A JSON integer from ge to le. The bounds sit on the strict int itself so that the schema shows
+    them (a Field(ge=…) added around it would not reach the JSON schema): do not wrap it in Field()."""
+    return Annotated[int, Field(strict=True, ge=ge, le=le), BeforeValidator(_integral_float)]
+
+
+Fen = whole(1, MAX_PRICE_FEN)
 Text = Annotated[StrictStr, Field(max_length=200)]
 Id = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 PickupName = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")]
@@ -46,35 +58,25 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class Error(BaseModel):
-    detail: str | list[dict[str, Any]] = Field(description="a sentence, or a list of {loc, msg, type} naming the field")
-
-
-_WHY = {
-    401: "missing or wrong bearer token",
-    404: "no such resource (or TUANBOT_ADMIN_TOKEN is unset: the whole admin API answers 404)",
-    409: "the request conflicts with stored data or with itself (details in `detail`)",
-    413: "request body larger than 1 MiB",
-    422: "a field is missing or invalid; `detail[0].loc` names it",
-}
-
-
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for these error statuses, all with the {detail} shape."""
-    return {code: {"model": Error, "description": _WHY[code]} for code in codes}
+    """OpenAPI `responses` entries for these error statuses (see bot.httperrors)."""
+    return http_errors(*codes, e401="missing or wrong bearer token",
+                       e404="no such resource (or TUANBOT_ADMIN_TOKEN is unset: the whole admin API answers 404)")
 
 
 # ---- products ------------------------------------------------------------------------------------
 
 class Tier(Body):
-    min_qty: StrictInt = Field(ge=2, le=MAX_STOCK, description="from this many pieces")
-    price_fen: Fen = Field(description="every piece costs this once min_qty is reached")
+    """From `min_qty` pieces every piece costs `price_fen`."""
+
+    min_qty: whole(2, MAX_STOCK)
+    price_fen: Fen
 
 
 class Variant(Body):
     name: StrictStr = Field(min_length=1, max_length=32, pattern=r"^[^\s:;]+$", examples=["42码"],
                             description="one word (no spaces, ':' or ';'); unique in the product, case-insensitively")
-    stock: StrictInt = Field(0, ge=0, le=MAX_STOCK)
+    stock: whole(0, MAX_STOCK) = 0
 
 
 class ProductFields(Body):
@@ -86,7 +88,7 @@ class ProductFields(Body):
     category: StrictStr | None = Field(None, max_length=100)
     price_fen: Fen = None
     market_price_fen: Fen | None = None
-    stock: StrictInt = Field(None, ge=0, le=MAX_STOCK)
+    stock: whole(0, MAX_STOCK) = None
     active: StrictBool = None
     tiers: list[Tier] | None = Field(
         None, max_length=MAX_TIERS,
@@ -149,7 +151,7 @@ class GroupFields(Body):
     name: Text | None = None
     owners: list[Id] = Field(default_factory=list, max_length=100, description="sender ids that are owners here")
     push_target: PushTarget | None = None
-    nudge_after_hours: StrictInt | None = Field(default=None, ge=1, le=24 * 30)
+    nudge_after_hours: whole(1, 24 * 30) | None = None
     shelf: list[Code] | None = Field(
         default=None, max_length=1000,
         description="product codes this group sells ([]: the whole catalog); left out, even by PUT: unchanged",

@@ -20,12 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
 from bot import jsonbody
+from bot.httperrors import errors
 from bot.channels.aibot_card import JOIN_KEY, LEAVE_KEY, card, task_id_for, valid_task_id
 from bot.channels.wechat import bad_request, check_signature, decrypt, refuse, signature, signed_params
 from bot.dispatch import Handled
 from bot.jsonbody import BadJson
 from handlers.context import Message, Reply
-from handlers.help import TEXT_ONLY
 from handlers.registry import BY_NAME
 from storage.db import Database
 from storage.inbound import stored_reply
@@ -51,7 +51,7 @@ def make_router(settings: Any, handle: Handle, db: Database) -> APIRouter:
     key = WeChatCrypto(token, settings.aibot_aes_key, RECEIVE_ID).key  # base64(AES_KEY + "=")
     max_skew = settings.wechat_max_skew_seconds
 
-    @router.get("/wecom/aibot", response_class=PlainTextResponse)
+    @router.get("/wecom/aibot", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **errors(403)})
     async def verify(request: Request) -> Response:
         timestamp, nonce = signed_params(request, max_skew)
         echostr = request.query_params.get("echostr")
@@ -61,7 +61,7 @@ def make_router(settings: Any, handle: Handle, db: Database) -> APIRouter:
         check_signature(request.query_params.get("msg_signature"), token, timestamp, nonce, echostr)
         return PlainTextResponse(decrypt(key, RECEIVE_ID, echostr))
 
-    @router.post("/wecom/aibot")
+    @router.post("/wecom/aibot", responses=errors(400, 403, 413))
     async def receive(request: Request) -> Response:
         timestamp, nonce = signed_params(request, max_skew)
         envelope = _json_object(await request.body())
@@ -118,7 +118,7 @@ async def _answer(data: dict[str, Any], handle: Handle, db: Database) -> dict[st
     elif kind == "mixed":
         text = _mixed_text(_obj(data, "mixed"))
     else:  # image, file, video and anything else without words
-        return _stream(msg_id, Reply([TEXT_ONLY]))
+        return _stream(msg_id, (await handle(Message(event="media", **base))).reply)
     if not private:
         text = _LEADING_MENTIONS.sub("", text, count=1) if text.lstrip().startswith("@") else text
     handled = await handle(Message(text=text.strip(), **base))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bot.httperrors import errors
 from bot.jsonbody import BadJson, parse
 from handlers.context import Message
 
@@ -83,11 +84,13 @@ def add_routes(app: FastAPI, settings, handle) -> None:
 
     # Served by a plain Starlette route: the endpoint reads and checks its body itself, so FastAPI's
     # per-request work (dependency solving, endpoint wrapping) is pure cost on the busiest path
-    # (~40 us a message, bench/bridge_throughput.py). The same function registered after it as a
+    # (measured: bench/README.md). The same function registered after it as a
     # FastAPI route never wins the match; it is there so /docs describes the endpoint.
     app.add_route("/bridge/messages", bridge_messages, methods=["POST"])
     app.add_api_route(
         "/bridge/messages", bridge_messages, methods=["POST"], tags=["bridge"], summary="A group-chat message or event",
+        responses=errors(401, 404, 413, 422, e401="missing or wrong signature, or timestamp skew over 300 s",
+                         e404="TUANBOT_BRIDGE_SECRET is unset"),
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
             "oneOf": [BridgeText.model_json_schema(), BridgeEvent.model_json_schema()]}}}}},
     )

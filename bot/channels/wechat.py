@@ -21,6 +21,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
+from bot.httperrors import errors
 from handlers.context import Message, Reply
 
 # Sync (run in the threadpool) or async (Dispatcher.process_async, which picks where the database work runs).
@@ -175,7 +176,7 @@ def make_router(settings: Any, process: Process) -> APIRouter:
     crypto = WeChatCrypto(token, settings.wechat_aes_key, appid) if settings.wechat_aes_key and appid else None
     max_skew = settings.wechat_max_skew_seconds
 
-    @router.get("/wechat", response_class=PlainTextResponse)
+    @router.get("/wechat", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **errors(400, 403)})
     async def verify(request: Request) -> Response:
         timestamp, nonce = signed_params(request, max_skew)
         check_signature(request.query_params.get("signature"), token, timestamp, nonce)
@@ -184,7 +185,8 @@ def make_router(settings: Any, process: Process) -> APIRouter:
             raise bad_request()
         return PlainTextResponse(echostr)
 
-    @router.post("/wechat")
+    @router.post("/wechat", response_class=Response, responses={
+        200: {"content": {"application/xml": {}, "text/plain": {}}}, **errors(400, 403, 413)})
     async def receive(request: Request) -> Response:
         query = request.query_params
         timestamp, nonce = signed_params(request, max_skew)
