@@ -118,9 +118,11 @@ def answer_to(page: Page, text: str):
 
 
 def test_start_up_output_ends_with_the_page_url(server):
+    """Start-up is over once uvicorn says where it runs; the page's URL comes right after (what the
+    running server logs later, requests and scheduler warnings, is not start-up output)."""
     at = next(i for i, line in enumerate(server.lines) if URL_LINE.search(line))
     assert "Uvicorn running on" in server.lines[at - 1]
-    assert all("uvicorn.access" in line for line in server.lines[at + 1:])
+    assert any("Application startup complete" in line for line in server.lines[:at])
 
 
 def test_browse_open_join_and_settle_seen_by_everyone(open_page, tmp_path):

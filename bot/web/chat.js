@@ -180,7 +180,7 @@
     const url = "/chat/events" + (state.last !== null ? "?after=" + state.last : "");
     const es = new EventSource(url);
     state.es = es;
-    es.addEventListener("hello", () => setStatus("已连接 · live", "live"));
+    es.addEventListener("live", () => setStatus("已连接 · live", "live")); // sent once the history is in
     es.addEventListener("message", (e) => {
       const m = JSON.parse(e.data);
       state.last = Math.max(state.last ?? 0, m.seq);
