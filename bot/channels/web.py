@@ -98,7 +98,7 @@ def add_routes(app: FastAPI, settings, dispatcher) -> None:
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                   "type": "object", "required": ["as", "text", "client_msg_id"], "properties": {
                       "as": {"enum": list(_BY_KEY)}, "text": {"type": "string", "minLength": 1, "pattern": r"\S"},
-                      "client_msg_id": {"type": "string", "pattern": _CLIENT_ID.pattern}}}}}}})
+                      "client_msg_id": {"type": "string", "pattern": f"^(?:{_CLIENT_ID.pattern})$"}}}}}}})
     async def post_message(request: Request):
         try:
             persona, text, client_msg_id = _read_message(await request.body())
