@@ -214,14 +214,25 @@ def bench_search(dbs: Databases, kinds: list[str], n_products: int, repeat: int)
         for label, word in SEARCH_WORDS:
             matches = _count_matches(big, word)
             a, b = paired_ms(lambda: s_small.send(f"商品 {word}"), lambda: s_big.send(f"商品 {word}"), repeat)
-            rows.append([f"商品 {word}", label, f"{matches:,}", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}"])
+            qa, qb = paired_ms(lambda: _first_page(small, word), lambda: _first_page(big, word), repeat)
+            rows.append([f"商品 {word}", label, f"{matches:,}", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}",
+                         f"{qa:.2f}", f"{qb:.2f}", f"×{qb / qa:.1f}"])
         for label, code in (("详情, swapped digits", "A000081"), ("详情, no such code", "ZZ9")):
             a, b = paired_ms(lambda: s_small.send(f"详情 {code}"), lambda: s_big.send(f"详情 {code}"), repeat)
-            rows.append([f"详情 {code}", label, "", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}"])
+            rows.append([f"详情 {code}", label, "", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}", "", "", ""])
         a, b = paired_ms(lambda: s_small.send("下单 A000000 1"), lambda: s_big.send("下单 A000000 1"), repeat)
-        rows.append(["下单 A000000 1", "an order", "", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}"])
-        table(f"Goal 1, search ({kind}): ms a message at 100 and {n_products:,} products",
-              ["message", "word", f"matches at {n_products:,}", "at 100", f"at {n_products:,}", "ratio"], rows)
+        rows.append(["下单 A000000 1", "an order", "", f"{a:.2f}", f"{b:.2f}", f"×{b / a:.1f}", "", "", ""])
+        table(f"Goal 1, search ({kind}): ms a message, and ms the search itself (first page, read transaction), "
+              f"at 100 and {n_products:,} products",
+              ["message", "word", f"matches at {n_products:,}", "message at 100", f"at {n_products:,}", "ratio",
+               "search at 100", f"at {n_products:,}", "ratio"], rows)
+
+
+def _first_page(db: Database, word: str) -> None:
+    from catalog.search import search_products
+
+    with db.read() as conn:
+        search_products(conn, word, offset=0, limit=10)
 
 
 def _count_matches(db: Database, word: str) -> int:
