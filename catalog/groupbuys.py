@@ -645,17 +645,18 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
         _event(conn, gb.id, "failed", now, quantity=gb.quantity)
         return Settlement(gb, False, dropped=dropped, promotions=promoted)
     made = []
-    if people:  # multi-row INSERT … RETURNING in batches; ids matched back by user (one order each)
-        order_ids = dict(conn.execute(
-            insert(orders).returning(orders.c.user_id, orders.c.id),
+    if people:  # multi-row INSERT … RETURNING in batches; ids matched back by join (user and variant:
+        # a member holding several sizes has a join, and so an order, for each)
+        order_ids = {(user, variant): oid for user, variant, oid in conn.execute(
+            insert(orders).returning(orders.c.user_id, orders.c.variant, orders.c.id),
             [
                 {"group_id": gb.group_id, "user_id": p.user_id, "product_id": gb.product_id, "quantity": p.quantity,
                  "unit_price_fen": price, "total_fen": price * p.quantity, "price_source": "groupbuy",
                  "status": "confirmed", "groupbuy_id": gb.id, "created_at": now, "variant": p.variant}
                 for p in people
             ],
-        ).all())
-        made = [(p, order_ids[p.user_id]) for p in people]
+        )}
+        made = [(p, order_ids[p.user_id, p.variant]) for p in people]
     stamp_groupbuy_orders(conn, made, now)
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
     return Settlement(gb, True, made, dropped=dropped)
