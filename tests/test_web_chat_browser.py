@@ -146,9 +146,9 @@ def test_browse_open_join_and_settle_seen_by_everyone(open_page, tmp_path):
     expect(theirs.locator(".msg.reply .bubble", has_text="¥150.00").first).to_be_visible()  # live on the other phone
     shot(mine, tmp_path / "2-owner-opens.png")
 
-    say(theirs, "u2", "+1")
-    expect(answer_to(theirs, "+1")).to_contain_text(f"#{gb}")
-    say(theirs, "u3", "+1")
+    say(theirs, "u2", "+1 42码")  # the demo sneakers come in sizes
+    expect(answer_to(theirs, "+1 42码")).to_contain_text(f"#{gb}")
+    say(theirs, "u3", "+1 41码")
     expect(mine.locator(".msg.said .meta", has_text="老李")).to_be_visible()
     shot(theirs, tmp_path / "3-members-join.png")
 
