@@ -110,8 +110,12 @@ def test_a_member_joins_several_sizes_each_a_join_and_the_tiers_count_them_all(c
                                  groupbuy_participants.c.quantity).order_by(groupbuy_participants.c.join_no)).all()
     assert [tuple(j) for j in joins] == [("amy", "42码", 3), ("amy", "39码", 1), ("bob", "42码", 2)]
     done = chat.send("结束 1", **OWNER)
-    assert "2 人 6 件" in done and "1. amy 42码 ×3 ¥360.00" in done and "2. amy 39码 ×1 ¥120.00" in done
-    assert sorted(order_rows(db)) == [("39码", 1, "confirmed"), ("42码", 2, "confirmed"), ("42码", 3, "confirmed")]
+    assert "2 人 6 件" in done
+    assert "1. amy 42码 ×3 ¥360.00 D1" in done and "2. amy 39码 ×1 ¥120.00 D2" in done and "3. bob 42码 ×2 ¥240.00 D3" in done
+    with db.read() as c:  # an order per join, each stamped with its own join number
+        made = c.execute(select(orders.c.id, orders.c.user_id, orders.c.variant, orders.c.quantity, orders.c.join_no)
+                         .order_by(orders.c.id)).all()
+    assert [tuple(m) for m in made] == [(1, "amy", "42码", 3, 1), (2, "amy", "39码", 1, 2), (3, "bob", "42码", 2, 3)]
 
 
 def test_a_join_without_a_size_lists_them_and_leave_takes_one_size_or_all(chat, db):
