@@ -321,7 +321,8 @@ async def test_a_refused_click_says_why_and_shows_unchanged_figures(robot):
     await robot.click(f"join:{gb_id}:2", user="bob")
     answer = await robot.click(f"join:{gb_id}:2", user="carol")
     card = answer["template_card"]
-    assert "库存不足" in card["sub_title_text"] and "1 人 2 件" in card["main_title"]["desc"]
+    # Too little stock is no refusal since the waitlist (候补): carol waits, the figures stay.
+    assert "已加入候补第 1 位" in card["sub_title_text"] and "1 人 2 件" in card["main_title"]["desc"]
     assert robot.stock() == 1
     gone = await robot.click("join:999:1", user="carol")
     assert "没有团购 #999" in gone["template_card"]["sub_title_text"]
