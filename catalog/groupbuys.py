@@ -13,6 +13,7 @@ from catalog.orders import OutOfStock
 from catalog.products import Product, lock_product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
 from storage.outbox import withdraw
+from storage import tables
 from storage.tables import groupbuy_events, groupbuy_participants, groupbuy_waitlist, groupbuys, orders, products
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names no group buy
@@ -130,6 +131,7 @@ class Promotion:
     quantity: int
     join_no: int
     lang: str = "zh"  # the group buy's language: its group is told in it
+    name: str = ""  # how the group knows the member (their name where one is known, else their id)
 
 
 @dataclass
@@ -566,7 +568,23 @@ def promote(conn: Connection, product_id: int, variant: str, now: datetime) -> l
         join_no = _add_participant(conn, gb_id, user_id, variant, qty, now)
         _event(conn, gb_id, "promoted", now, user_id=user_id, quantity=qty)
         done.append(Promotion(gb_id, group_id, code, name, user_id, variant, qty, join_no, lang))
+    names = member_names(conn, {(p.group_id, p.user_id) for p in done})
+    for p in done:
+        p.name = names.get((p.group_id, p.user_id), p.user_id)
     return done
+
+
+_MEMBERS = getattr(tables, "members", None)  # members' names per group, where the schema has them
+
+
+def member_names(conn: Connection, who: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """{(group, user): name} for those with a known name; the others are called by their id."""
+    if _MEMBERS is None or not who:
+        return {}
+    users = sorted({u for _, u in who})
+    rows = conn.execute(select(_MEMBERS.c.group_id, _MEMBERS.c.user_id, _MEMBERS.c.name)
+                        .where(_MEMBERS.c.user_id.in_(users)))
+    return {(g, u): n for g, u, n in rows if (g, u) in who and n}
 
 
 def promote_product(conn: Connection, product_id: int, now: datetime) -> list[Promotion]:
@@ -587,7 +605,7 @@ def reopen_groupbuy(
     conn: Connection, groupbuy_id: int, *, group_id: str, deadline: datetime, created_by: str, now: datetime
 ) -> tuple[GroupBuy, GroupBuy, list[str]] | None:
     """复团: a new group buy like an earlier one (product, basis, tiers, limit) in the same group.
-    Returns (old, new, the old one's participants in join order, each once); None when no such id."""
+    Returns (old, new, the old one's participants by name in join order, each once); None when no such id."""
     old = get_groupbuy(conn, groupbuy_id)
     if old is None:
         return None
@@ -600,6 +618,8 @@ def reopen_groupbuy(
     ).inserted_primary_key[0]
     _event(conn, gb_id, "opened", now, user_id=created_by)
     people = list(dict.fromkeys(p.user_id for p in participants(conn, old.id)))  # settled ones keep theirs
+    names = member_names(conn, {(old.group_id, u) for u in people})
+    people = [names.get((old.group_id, u), u) for u in people]
     return old, get_groupbuy(conn, gb_id), people
 
 

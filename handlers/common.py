@@ -218,9 +218,9 @@ def with_variant(name: str, variant: str) -> str:
 def promotion_text(p: Promotion, lang: str) -> str:
     item = with_variant(p.product_name, p.variant)
     if lang == "en":
-        return (f"From the waitlist: {p.user_id} is now in group buy #{p.groupbuy_id} ({item}) ×{p.quantity}, "
+        return (f"From the waitlist: {p.name or p.user_id} is now in group buy #{p.groupbuy_id} ({item}) ×{p.quantity}, "
                 f"join number {p.join_no}.")
-    return f"候补递补成功：{p.user_id} 已加入团购 #{p.groupbuy_id}（{item}）×{p.quantity}，跟团号 {p.join_no}。"
+    return f"候补递补成功：{p.name or p.user_id} 已加入团购 #{p.groupbuy_id}（{item}）×{p.quantity}，跟团号 {p.join_no}。"
 
 
 def announce_promotions(ctx: Ctx, promotions: list[Promotion]) -> None:
