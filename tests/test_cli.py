@@ -106,3 +106,19 @@ def test_import_contracts_hold():
     r = subprocess.run([str(lint), "--no-cache"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 broken" in r.stdout
+
+
+def test_serve_on_a_port_in_use_exits_3_with_one_line_before_the_scheduler_ticks(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = tmp_path / "x.db"
+        # A tick of 0.1 s: had the scheduler started, it would have ticked (and logged) many times.
+        r = tuanbot("serve", "--port", str(port), env={"TUANBOT_DATABASE_URL": f"sqlite:///{db}",
+                                                       "TUANBOT_SCHEDULER_TICK_SECONDS": "0.1",
+                                                       "TUANBOT_LOG_FORMAT": "json"}, timeout=60)
+    assert r.returncode == 3
+    lines = [line for line in (r.stdout + r.stderr).splitlines() if line.strip()]
+    assert lines == [f"tuanbot: cannot listen on 127.0.0.1:{port}: Address already in use"]
+    assert not db.exists()  # nothing started: not even the migrations ran
