@@ -24,7 +24,7 @@ def _fields(body: GroupFields, *, given_only: bool) -> dict:
     return fields
 
 
-@router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 422))
+@router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 409, 422))
 def put(request: Request, body: GroupFields, group_id: str = GroupId):
     """Creates the group or replaces ALL its settings: a field left out is reset to its default
     (no name, no owners, no push target, no nudging). To change some fields only, use PATCH."""
@@ -35,7 +35,7 @@ def put(request: Request, body: GroupFields, group_id: str = GroupId):
         return _shown(conn, group)
 
 
-@router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 404, 422))
+@router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 404, 409, 422))
 def patch(request: Request, body: GroupFields, group_id: str = GroupId):
     """Changes only the fields given; the others stay as they are. A group not seen yet: 404
     (PUT creates one)."""
@@ -65,7 +65,8 @@ def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
     try:
         replace_points(conn, group_id, body.pickup_points, when)
     except BadPickupName:
-        raise field_error("pickup_points", "names of 1 to 100 characters, at most 50 of them") from None
+        # Well-formed but empty or too long once read as half-width with spaces collapsed: a conflict (409).
+        raise field_error("pickup_points", "names of 1 to 100 characters (read as half-width, spaces collapsed), at most 50 of them", 409) from None
 
 
 def _shelf(conn, group_id: str, body: GroupFields, when) -> None:
