@@ -67,7 +67,7 @@ def test_another_process_holding_the_write_lock_stalls_nothing_and_the_message_w
     answer = {}
     try:
         assert holder.stdout.readline().strip() == "held"
-        body, headers = signed_bridge_post("s", {"msg_id": "m-1", "group_id": "g1", "sender_id": "u1", "text": "下单 A12 1"})
+        body, headers = signed_bridge_post("s", {"msg_id": "m-1", "group_id": "g1", "sender_id": "u1", "text": "下单 A12 42码 1"})
 
         def send():
             answer["response"] = httpx.post(base + "/bridge/messages", content=body, headers=headers, timeout=60)

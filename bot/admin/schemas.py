@@ -73,8 +73,12 @@ class Tier(Body):
     price_fen: Fen
 
 
+_ONE_WORD = "^[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff:;]+$"
+
+
 class Variant(Body):
-    name: StrictStr = Field(min_length=1, max_length=32, pattern=r"^[^\s:;]+$", examples=["42码"],
+    # Whitespace spelled out: `\s` means different sets in ECMA (the JSON schema) and Rust (pydantic).
+    name: StrictStr = Field(min_length=1, max_length=32, pattern=_ONE_WORD, examples=["42码"],
                             description="one word (no spaces, ':' or ';'); unique in the product, case-insensitively")
     stock: whole(0, MAX_STOCK) = 0
 
