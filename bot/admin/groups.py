@@ -70,8 +70,8 @@ def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
 
 def _shelf(conn, group_id: str, body: GroupFields, when) -> None:
     """Given: the products this group sells ([]: the whole catalog again). Left out (PUT too): as it
-    is, like the pickup points. A well-formed code with no product conflicts with stored data: 409
-    naming `shelf`; the raise rolls the whole request back."""
+    is, like the pickup points. A well-formed code with no product: 409 naming `shelf` (it conflicts
+    with the catalog, not with the schema); the raise rolls the whole request back."""
     if body.shelf is None:
         return
     try:
