@@ -71,14 +71,14 @@ def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
 
 def _shelf(conn, group_id: str, body: GroupFields, when) -> None:
     """Given: the products this group sells ([]: the whole catalog again). Left out (PUT too): as it
-    is, like the pickup points. A code with no product: 422 naming `shelf`; the raise rolls the
-    whole request back."""
+    is, like the pickup points. A well-formed code with no product: 409 naming `shelf` (it conflicts
+    with the catalog, not with the schema); the raise rolls the whole request back."""
     if body.shelf is None:
         return
     try:
         set_shelf(conn, group_id, body.shelf, when)
     except UnknownCodes as e:
-        raise field_error("shelf", f"no product with code {', '.join(e.codes)}") from None
+        raise field_error("shelf", f"no product with code {', '.join(e.codes)}", status=409) from None
 
 
 def _shown(conn, group) -> dict:
