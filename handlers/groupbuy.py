@@ -246,6 +246,8 @@ def join(ctx: Ctx, a: JoinArgs) -> None:
 
 def plus(ctx: Ctx, qty: int) -> None:
     live = [] if ctx.msg.is_private else live_groupbuys(ctx.conn, ctx.group_id, ctx.now)
+    if not live and not ctx.msg.is_private:
+        return  # in a group "+1" is also "me too": with no group buy open it is talk, answered with silence
     if not live:
         raise UserError(
             "本群现在没有进行中的团购，发“团购”看看有什么。",

@@ -22,6 +22,7 @@ class Command:
     usage: tuple[str, str] = ("", "")  # (zh, en) argument hint for help
     summary: tuple[str, str] = ("", "")  # (zh, en) one line for help
     listed: bool = True  # shown in help
+    personal: bool = False  # its reply is about the sender: in a group it begins with "@NAME "
 
 
 COMMANDS: list[Command] = [
@@ -36,12 +37,12 @@ COMMANDS: list[Command] = [
         usage=("编码", "CODE"), summary=("商品详情与阶梯价", "one product with its ladder prices"),
     ),
     Command(
-        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy, writes=True,
+        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy, writes=True, personal=True,
         usage=("编码 [数量]", "CODE [N]"), summary=("下单，买得越多越便宜", "order; the more you buy, the cheaper"),
     ),
-    Command("orders", ("我的订单",), ("orders",), orders.my_orders, summary=("我的订单", "your orders here")),
+    Command("orders", ("我的订单",), ("orders",), orders.my_orders, personal=True, summary=("我的订单", "your orders here")),
     Command(
-        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel, writes=True,
+        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel, writes=True, personal=True,
         usage=("订单号", "ORDER"), summary=("取消待付款的订单", "cancel a pending order"),
     ),
     Command(
@@ -49,16 +50,16 @@ COMMANDS: list[Command] = [
         summary=("本群进行中的团购和特价", "open group buys and deals here"),
     ),
     Command(
-        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join, writes=True,
+        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join, writes=True, personal=True,
         usage=("编号 [数量]", "ID [N]"), summary=("参加团购，再发一次可改数量", "join a group buy; again to change the quantity"),
     ),
     # The router sends "+2" here with the digits as its text; the word "+N" only names it in help.
     Command(
-        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus, writes=True,
+        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus, writes=True, personal=True,
         summary=("接龙：加入本群最新的团购，N 为数量", "join this group's newest group buy with N pieces"),
     ),
     Command(
-        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id, writes=True,
+        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id, writes=True, personal=True,
         usage=("编号", "ID"), summary=("结算前退出团购，库存退回", "leave a group buy before it settles"),
     ),
     Command(

@@ -79,7 +79,7 @@ async def test_orders_list_with_filters(http, db, clock):
     everything = (await http.get("/admin/orders", headers=AUTH)).json()
     assert [o["order_no"] for o in everything] == ["D2", "D1"]
     d1 = everything[1]
-    assert d1 == {"order_no": "D1", "group_id": "g1", "user_id": "alice", "product_code": "A12", "quantity": 2,
+    assert d1 == {"order_no": "D1", "group_id": "g1", "user_id": "alice", "user_name": "alice", "product_code": "A12", "quantity": 2,
                   "unit_price_fen": 18900, "total_fen": 37800, "status": "pending", "created_at": d1["created_at"]}
     assert [o["order_no"] for o in (await http.get("/admin/orders?status=cancelled", headers=AUTH)).json()] == ["D2"]
     assert [o["order_no"] for o in (await http.get("/admin/orders?group_id=g1&user_id=alice", headers=AUTH)).json()] == ["D1"]
