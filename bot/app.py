@@ -9,17 +9,17 @@ from typing import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from bot import admin
-from bot.channels import bridge, wechat, wecom
+from bot import admin, exports
+from bot.channels import aibot, bridge, web, wechat, wecom
 from bot.dispatch import Dispatcher, utcnow
+from bot.httperrors import errors, install as install_error_handlers
 from bot.limits import BodyLimitMiddleware
 from bot.metrics import Metrics
 from bot.settings import Settings
 from storage.db import Database, mask_url
-from storage.tables import outbox
+from storage.outbox import status_counts
 
 log = logging.getLogger("tuanbot")
 
@@ -34,7 +34,9 @@ def create_app(
     """Builds the app. `scheduler` (bot.scheduler.Scheduler or None) starts and stops with it."""
     db = db or Database(settings.database_url)
     metrics = Metrics()
-    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, metrics=metrics, clock=clock)
+    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, metrics=metrics, clock=clock,
+                            quiet=settings.quiet,
+                            public_url=settings.public_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -51,6 +53,7 @@ def create_app(
 
     app = FastAPI(title="tuanbot", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodyLimitMiddleware)
+    install_error_handlers(app)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
@@ -61,17 +64,17 @@ def create_app(
     def healthz():
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses=errors(503))
     async def readyz():
         if await run_in_threadpool(db.ping):
             return {"status": "ready"}
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     def metrics_endpoint():
         try:
             with db.read() as conn:
-                counts = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+                counts = status_counts(conn)
         except Exception:
             counts = {}
         return Response(metrics.render(counts), media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -79,15 +82,19 @@ def create_app(
     bridge.add_routes(app, settings, dispatcher.handle_async)
     app.include_router(wechat.make_router(settings, dispatcher.process_async))
     app.include_router(wecom.make_router(settings, dispatcher.process_async))
+    app.include_router(aibot.make_router(settings, dispatcher.handle_async, db))
     app.include_router(admin.make_router(settings))
+    app.include_router(exports.router)
+    if settings.web_chat:
+        web.add_routes(app, settings, dispatcher)
     return app
 
 
 def freeze_startup_objects() -> None:
     """Call once the app is built, right before serving. What exists by then (modules, the app, the
     tables, compiled statements: ~120,000 objects) lives as long as the process; frozen, the cyclic
-    GC stops walking it on each full collection, which took ~90 ms on the event loop thread, a stall
-    for every request in flight (bench/bridge_throughput.py's p99)."""
+    GC stops walking it on each full collection, a stall on the event loop thread for every request in
+    flight (bench/README.md has what it cost the p99)."""
     gc.collect()
     gc.freeze()
 
@@ -100,4 +107,6 @@ def enabled_channels(settings: Settings) -> list[str]:
         out.append("wechat")
     if settings.wecom_token:
         out.append("wecom")
+    if settings.aibot_token:
+        out.append("wecom_aibot")
     return out

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterator
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
@@ -16,7 +15,8 @@ from bot.router import Routed, nearest_command, route
 from catalog.groups import effective_role, ensure_group, get_group
 from catalog.members import name_of, remember_name
 from handlers.context import Ctx, Message, Reply, UserError
-from storage.db import Database
+from handlers.help import text_only
+from storage.db import Database, WriterBusy, savepoint
 from storage.inbound import DuplicateMessage, record_inbound, save_reply, stored_reply
 from storage.outbox import enqueue
 
@@ -42,8 +42,11 @@ class Dispatcher:
     dedupe record and its reply, or nothing does."""
 
     def __init__(self, db: Database, *, owners: frozenset[str], tz: ZoneInfo, metrics=None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, public_url: str | None = None,
+                 quiet: tuple[int, int] | None = None):
         self.db = db
+        self.public_url = public_url
+        self.quiet = quiet
         self.owners = owners
         self.tz = tz
         self.metrics = metrics
@@ -61,23 +64,26 @@ class Dispatcher:
     async def handle_async(self, msg: Message) -> Handled:
         """`handle` for the channels (async endpoints).
 
-        On SQLite it runs right here on the event loop thread. Writes are serial anyway and each
-        statement takes microseconds on a local file, while a worker thread has to win the GIL back
-        from the busy loop after every SQLite call (up to the 5 ms switch interval each time).
-        bench/bridge_throughput.py, 商品/下单 req/s: 40-thread pool 849/565, one dedicated worker
-        thread 983/712, the event loop 1467/1041. When another thread of this process (admin API,
-        scheduler) holds the write lock, the message goes to the threadpool rather than stall the
-        loop behind it. PostgreSQL always uses the threadpool: a network round trip per statement
-        must not stop the loop.
+        On SQLite it runs right here on the event loop thread when the write lock is free at this very
+        moment: writes are serial anyway and each statement takes microseconds on a local file, while a
+        worker thread has to win the GIL back from the busy loop after every SQLite call (bench/README.md
+        has the figures). When another thread of this process or another process (an import, a second
+        server) holds the lock, the message goes to a worker thread, which waits for it: the loop never
+        waits on anyone. PostgreSQL always uses the threadpool: a network round trip per statement must
+        not stop the loop.
         """
-        if self.db.is_sqlite and not self.db.writer_busy():
-            return self.handle(msg)
+        if self.db.is_sqlite:
+            try:
+                return self.handle(msg, wait=False)
+            except WriterBusy:
+                pass
         return await run_in_threadpool(self.handle, msg)
 
     async def process_async(self, msg: Message) -> Reply:
         return (await self.handle_async(msg)).reply
 
-    def handle(self, msg: Message) -> Handled:
+    def handle(self, msg: Message, *, wait: bool = True) -> Handled:
+        """`wait=False`: raise WriterBusy, having done nothing, unless the SQLite write lock is free now."""
         started = time.perf_counter()
         now = self.clock()
         routed = None if msg.event else route(msg.text, is_private=msg.is_private, mentions_bot=msg.mentions_bot)
@@ -85,7 +91,7 @@ class Dispatcher:
         lang = routed.lang if routed else "zh"
         orders_placed = 0
         try:
-            with self.db.begin() as conn:
+            with self.db.begin(wait=wait) as conn:
                 row_id = record_inbound(
                     conn,
                     channel=msg.channel,
@@ -102,10 +108,11 @@ class Dispatcher:
                 if not msg.is_private and msg.chat_id not in self._known_groups:
                     ensure_group(conn, msg.chat_id, msg.chat_name, now)
                 named = self._remember_name(conn, msg, now)
-                ctx = Ctx(conn, msg, lang, msg.sender_role, now, self.tz)
+                ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg),
+                          public_url=self.public_url, quiet=self.quiet)
                 outcome = self._act(ctx, routed)
                 if ctx.reply.texts:
-                    save_reply(conn, row_id, ctx.reply.texts)
+                    save_reply(conn, row_id, ctx.reply.stored())
                 for group_id, text in ctx.outgoing:
                     enqueue(conn, group_id, text, now, source=command)
                 orders_placed = ctx.orders_placed
@@ -114,10 +121,12 @@ class Dispatcher:
             if named is not None:
                 self._known_names[named[0]] = (named[1], time.monotonic())
             handled = Handled(ctx.reply, False, outcome)
+        except WriterBusy:
+            raise
         except DuplicateMessage:
             with self.db.read() as conn:
-                texts = stored_reply(conn, msg.channel, msg.msg_id) or []
-            handled = Handled(Reply(texts), True, "duplicate")
+                stored = stored_reply(conn, msg.channel, msg.msg_id) or []
+            handled = Handled(Reply.from_stored(stored), True, "duplicate")
         except Exception:
             log.exception("handler failed", extra=_fields(msg, command, "error", started))
             handled = Handled(Reply([APOLOGY[1] if lang == "en" else APOLOGY[0]]), False, "error")
@@ -129,6 +138,9 @@ class Dispatcher:
         if msg.event == "member_joined":
             name = msg.member_name or msg.member_id or ""
             ctx.say(f"欢迎 {name} 加入！发送“帮助”看看我能做什么。")
+            return "event"
+        if msg.event == "media":
+            text_only(ctx)
             return "event"
         if msg.event or routed is None:
             return "ignored"
@@ -145,21 +157,16 @@ class Dispatcher:
                     "Send \"help\" for all commands.",
                 )
             return "unknown"
-        if cmd.staff or cmd.name == "help":
-            ctx.role = self._role(ctx.conn, msg)
-        elif msg.sender_id in self.owners:
-            ctx.role = "owner"
         try:
             if cmd.staff and not ctx.is_staff:
                 word = cmd.zh[0] if ctx.lang == "zh" else cmd.en[0]
                 raise UserError(f"只有群主或管理员可以用“{word}”。", f"Only the group owner or an admin can use \"{word}\".")
             args = cmd.parse(routed.raw_rest if cmd.raw else routed.rest)
-            if cmd.writes:
-                with _savepoint(ctx.conn):  # a refusal part-way rolls back to here
-                    cmd.run(ctx, args)
-            else:
+            with savepoint(ctx.conn, undo_on=UserError):  # a refusal part-way rolls back to here, whatever it wrote
                 cmd.run(ctx, args)
         except UserError as e:
+            # The texts go; a group-buy view the handler set before refusing stays (its figures are
+            # unchanged by the refusal), so a card can show them beside the refusal.
             ctx.reply.texts.clear()
             ctx.outgoing.clear()
             ctx.orders_placed = 0
@@ -202,23 +209,6 @@ class Dispatcher:
             log.info("message handled", extra=_fields(msg, command, handled.outcome, started))
         if self.metrics is not None:
             self.metrics.observe_message(msg.channel, handled.outcome, time.perf_counter() - started, orders)
-
-
-@contextmanager
-def _savepoint(conn: Connection) -> Iterator[None]:
-    """A savepoint a UserError rolls back to. Plain SQL on the driver, like the per-message statements
-    (storage/prepared.py): SQLAlchemy's begin_nested() compiles its SAVEPOINT and RELEASE anew every
-    time (~10 % of a 下单's CPU). Any other error rolls the whole unit of work back, so only the
-    refusal needs the ROLLBACK TO."""
-    driver = conn.connection.driver_connection
-    driver.execute("SAVEPOINT command")
-    try:
-        yield
-    except UserError:
-        driver.execute("ROLLBACK TO SAVEPOINT command")
-        driver.execute("RELEASE SAVEPOINT command")
-        raise
-    driver.execute("RELEASE SAVEPOINT command")
 
 
 def _fields(msg: Message, command: str | None, outcome: str, started: float) -> dict:

@@ -18,7 +18,8 @@ import httpx
 
 from bot import delivery
 from catalog import content, pushes, reminders
-from catalog.groupbuys import due_groupbuys, get_groupbuy, settle_groupbuy
+from catalog.groupbuys import due_groupbuys, get_groupbuy
+from handlers.announcements import remind, settle_groupbuy
 from storage.db import Database
 from storage.outbox import Claimed, block_target, claim_due, enqueue, mark_dead, mark_retry, mark_sent, release
 
@@ -71,7 +72,7 @@ def remind_deadlines(db: Database, clock: Clock, *, quiet: tuple[int, int] | Non
     sent = 0
     for gb_id in due:
         with db.begin() as conn:
-            sent += reminders.remind(conn, gb_id, now) is not None
+            sent += remind(conn, gb_id, now) is not None
     return sent
 
 
@@ -142,6 +143,10 @@ def dispatch_outbox(db: Database, clock: Clock, *, secret: str | None, quiet: tu
                     break
                 with db.begin() as conn:
                     claimed = claim_due(conn, now, now + LEASE, batch)
+                for row_id, group_id in claimed.unrouted:  # once per row: later looks find the reason set
+                    log.warning("outbox message held: the group has no push target",
+                                extra={"outbox_id": row_id, "group": group_id, "outcome": "no push target"})
+                result.sent += claimed.recorded  # "web" targets: delivered by the claim itself
                 if claimed.looked_at == 0:
                     break
                 send_by = time.monotonic() + LEASE.total_seconds() - delivery.WORST_SEND_SECONDS

@@ -19,6 +19,9 @@ _MENTIONS = re.compile(r"(?:@\S+\s*)+")
 # `+2`, `+ 2`, `+2件`, `+两件`, `+2 42码`: the 接龙 habit; what follows the quantity goes to the parser too.
 _PLUS = re.compile(r"^\+\s*(\S+)(?:\s+(.*))?$", re.DOTALL)
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# A text longer than this is talk whoever it is addressed to: no command is that long, and a pasted
+# article should be counted as activity, not parsed or answered.
+MAX_COMMAND_CHARS = 4000
 # Chinese words may be glued to an ASCII argument ("下单A12"), never to more Chinese ("商品很好" is talk).
 _ZH_WORDS = sorted((w for w, (_, lang) in BY_WORD.items() if lang == "zh"), key=len, reverse=True)
 
@@ -39,6 +42,8 @@ def normalize(text: str) -> str:
 
 def route(text: str, *, is_private: bool = False, mentions_bot: bool = False) -> Routed | None:
     """The command a text is for; None when it is group talk the bot stays silent on."""
+    if len(text) > MAX_COMMAND_CHARS:
+        return None
     raw = text.strip()
     norm = raw.translate(_HALF)  # same length as raw: every position means the same character
     pos = 0

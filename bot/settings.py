@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationInfo, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -26,20 +27,34 @@ class Settings(BaseSettings):
     wecom_token: str | None = None
     wecom_aes_key: str | None = None
     wecom_corpid: str | None = None
+    aibot_token: str | None = None
+    aibot_aes_key: str | None = Field(default=None, validate_default=True)  # checked against the token even unset
     wechat_max_skew_seconds: int = 300
     owners: str = ""
     timezone: str = "Asia/Shanghai"
     quiet_hours: str = "22-8"
     scheduler_tick_seconds: float = 10
     log_format: Literal["console", "json"] = "console"
+    public_url: str | None = None  # links sent into chats (导出) start with it
+    web_chat: bool = False  # serve the web group chat at /chat (on in `serve --demo`)
 
     @field_validator(
         "bridge_secret", "admin_token", "wechat_token", "wechat_aes_key", "wechat_appid",
-        "wecom_token", "wecom_aes_key", "wecom_corpid", mode="before",
+        "wecom_token", "wecom_aes_key", "wecom_corpid", "aibot_token", "aibot_aes_key", mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, v):
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, v):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        u = urlsplit(str(v).strip())
+        if u.scheme not in ("http", "https") or not u.hostname or u.query or u.fragment:
+            raise ValueError("must be an absolute http(s) URL such as https://shop.example.com")
+        return str(v).strip().rstrip("/")
 
     @field_validator("database_url")
     @classmethod
@@ -52,11 +67,19 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
         return v
 
-    @field_validator("wechat_aes_key", "wecom_aes_key")
+    @field_validator("wechat_aes_key", "wecom_aes_key", "aibot_aes_key")
     @classmethod
     def _aes_key(cls, v: str | None) -> str | None:
         if v is not None and (len(v) != 43 or not re.fullmatch(r"[A-Za-z0-9]+", v)):
             raise ValueError(f"must be 43 letters and digits (got {len(v)} characters)")
+        return v
+
+    @field_validator("aibot_aes_key")
+    @classmethod
+    def _aibot_key_with_token(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # Every robot callback is encrypted: a token without its key could serve nothing.
+        if v is None and info.data.get("aibot_token"):
+            raise ValueError("must be set when TUANBOT_AIBOT_TOKEN is (the robot's EncodingAESKey, 43 characters)")
         return v
 
     @field_validator("wechat_max_skew_seconds")

@@ -1,12 +1,13 @@
-"""Flash deals: a group's special price on one product, optionally limited in pieces, until a deadline."""
+"""Flash deals: a group's special price on one product, optionally limited in pieces, until a deadline; posting them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from catalog.products import Product
 from storage.prepared import Prepared
 from storage.tables import deals
 
@@ -80,3 +81,22 @@ def take_deal_quota(conn: Connection, deal_id: int, qty: int) -> bool:
 
 def return_deal_quota(conn: Connection, deal_id: int, qty: int) -> None:
     conn.execute(update(deals).where(deals.c.id == deal_id).values(sold_qty=deals.c.sold_qty - qty))
+
+
+def post_deal(
+    conn: Connection, *, group_id: str, product: Product, price_fen: int, limit_qty: int | None,
+    ends_at: datetime | None, created_by: str, now: datetime,
+) -> int:
+    """A new flash deal for this group; it replaces the group's earlier deals on the same product
+    (otherwise the lowest of them would keep winning). Returns the deal id."""
+    conn.execute(
+        update(deals)
+        .where(deals.c.group_id == group_id, deals.c.product_id == product.id, deals.c.active.is_(True))
+        .values(active=False)
+    )
+    return conn.execute(
+        insert(deals).values(
+            group_id=group_id, product_id=product.id, price_fen=price_fen, limit_qty=limit_qty, sold_qty=0,
+            ends_at=ends_at, created_by=created_by, created_at=now, active=True,
+        )
+    ).inserted_primary_key[0]

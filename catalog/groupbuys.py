@@ -1,22 +1,21 @@
-"""Group buys: opening, joining (stock taken at once), leaving, settling exactly once, their history; posting flash deals."""
+"""Group buys: opening, joining (stock taken at once), leaving, settling exactly once, their history."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from catalog.orders import OutOfStock, order_no
+from catalog.fulfilment import stamp_groupbuy_orders
+from catalog.orders import OutOfStock
 from catalog.products import Product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
-from pricing.money import fmt
 from storage.outbox import withdraw
-from storage.tables import deals, groupbuy_events, groupbuy_participants, groupbuys, orders, products
+from storage.tables import groupbuy_events, groupbuy_participants, groupbuys, orders, products
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names no group buy
-_LISTED_IN_ANNOUNCEMENT = 30  # a settlement announcement names at most this many participants
 
 
 class GroupBuyUnavailable(Exception):
@@ -47,6 +46,7 @@ class GroupBuy:
     created_by: str
     created_at: datetime
     settled_at: datetime | None
+    lang: str = "zh"  # the language it was opened in: its announcement and reminder speak it
     participants: int = 0
     quantity: int = 0
 
@@ -139,24 +139,17 @@ _COLUMNS = (
     groupbuys.c.created_by,
     groupbuys.c.created_at,
     groupbuys.c.settled_at,
+    groupbuys.c.lang,
 )
 
 
 def _select():
-    counts = (
-        select(
-            groupbuy_participants.c.groupbuy_id,
-            func.count().label("people"),
-            func.sum(groupbuy_participants.c.quantity).label("pieces"),
-        )
-        .group_by(groupbuy_participants.c.groupbuy_id)
-        .subquery()
-    )
-    return (
-        select(*_COLUMNS, func.coalesce(counts.c.people, 0), func.coalesce(counts.c.pieces, 0))
-        .join(products, products.c.id == groupbuys.c.product_id)
-        .outerjoin(counts, counts.c.groupbuy_id == groupbuys.c.id)
-    )
+    # Counted per group buy on its participants' index (correlated): joining an aggregate over every
+    # group buy's participants made SQLite materialise all of them for each lookup (bench/scale.py).
+    mine = groupbuy_participants.c.groupbuy_id == groupbuys.c.id
+    people = select(func.count()).where(mine).scalar_subquery()
+    pieces = select(func.coalesce(func.sum(groupbuy_participants.c.quantity), 0)).where(mine).scalar_subquery()
+    return select(*_COLUMNS, people, pieces).join(products, products.c.id == groupbuys.c.product_id)
 
 
 def _groupbuy(row) -> GroupBuy:
@@ -207,6 +200,19 @@ def participants(conn: Connection, groupbuy_id: int) -> list[Participant]:
         .order_by(groupbuy_participants.c.join_no)
     )
     return [Participant(*r) for r in rows]
+
+
+def joined_live(conn: Connection, group_id: str, user_id: str, now: datetime) -> list[tuple[GroupBuy, Participant]]:
+    """The group's live group buys this member is in, newest first, with their own join."""
+    mine = groupbuy_participants.alias("mine")  # not the table the counts correlate on
+    rows = conn.execute(
+        _select()
+        .add_columns(mine.c.user_id, mine.c.quantity, mine.c.join_no, mine.c.joined_at)
+        .join(mine, and_(mine.c.groupbuy_id == groupbuys.c.id, mine.c.user_id == user_id))
+        .where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open", groupbuys.c.deadline > now)
+        .order_by(groupbuys.c.id.desc())
+    )
+    return [(_groupbuy(r[:-4]), Participant(*r[-4:])) for r in rows]
 
 
 def events(conn: Connection, groupbuy_id: int) -> list[Event]:
@@ -274,12 +280,12 @@ def _event(conn: Connection, groupbuy_id: int, kind: str, now: datetime, *, user
 
 def open_groupbuy(
     conn: Connection, *, group_id: str, product: Product, basis: Basis, tiers: list[Tier],
-    deadline: datetime, created_by: str, now: datetime,
+    deadline: datetime, created_by: str, now: datetime, lang: str = "zh",
 ) -> GroupBuy:
     gb_id = conn.execute(
         insert(groupbuys).values(
             group_id=group_id, product_id=product.id, basis=basis, tiers=tiers_to_json(tiers), deadline=deadline,
-            status="open", created_by=created_by, created_at=now,
+            status="open", created_by=created_by, created_at=now, lang=lang,
         )
     ).inserted_primary_key[0]
     _event(conn, gb_id, "opened", now, user_id=created_by)
@@ -394,79 +400,17 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
         _event(conn, gb.id, "failed", now, quantity=gb.quantity)
         return Settlement(gb, False)
     made = []
-    for p in people:
-        order_id = conn.execute(
-            insert(orders).values(
-                group_id=gb.group_id, user_id=p.user_id, product_id=gb.product_id, quantity=p.quantity,
-                unit_price_fen=price, total_fen=price * p.quantity, price_source="groupbuy", status="confirmed",
-                groupbuy_id=gb.id, created_at=now,
-            )
-        ).inserted_primary_key[0]
-        made.append((p, order_id))
+    if people:  # one multi-row INSERT … RETURNING in batches, ids in the participants' order
+        order_ids = conn.execute(
+            insert(orders).returning(orders.c.id, sort_by_parameter_order=True),
+            [
+                {"group_id": gb.group_id, "user_id": p.user_id, "product_id": gb.product_id, "quantity": p.quantity,
+                 "unit_price_fen": price, "total_fen": price * p.quantity, "price_source": "groupbuy",
+                 "status": "confirmed", "groupbuy_id": gb.id, "created_at": now}
+                for p in people
+            ],
+        ).scalars().all()
+        made = list(zip(people, order_ids))
+    stamp_groupbuy_orders(conn, made, now)
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
     return Settlement(gb, True, made)
-
-
-def settle_groupbuy(conn: Connection, groupbuy_id: int, now: datetime, lang: str = "zh") -> str | None:
-    """Settle (see `settle`) and return the announcement for the group; None when already settled."""
-    done = settle(conn, groupbuy_id, now)
-    return None if done is None else announcement(done, lang)
-
-
-def announcement(s: Settlement, lang: str = "zh") -> str:
-    gb = s.gb
-    en = lang == "en"
-    title = f"#{gb.id} {gb.product_code} {gb.product_name}"
-    counted = _counted(gb, en)
-    if not s.succeeded:
-        first = min(gb.tiers, key=lambda t: t.threshold)
-        need = _amount(gb.basis, first.threshold, en)
-        if en:
-            return (f"Group buy {title} did not succeed: {counted}, the first tier needs {need}. "
-                    "All stock has been returned; no orders were made.")
-        return f"团购 {title} 未成团：{counted}，最低一档要 {need}。库存已全部退回，不产生订单。"
-    price = fmt(gb.final_price_fen)
-    if en:
-        lines = [f"Group buy {title} succeeded! {counted}; everyone pays {price} each. Confirmed orders:"]
-    else:
-        lines = [f"团购 {title} 成团啦！{counted}，每位团员都按 {price}/件 成交。已确认订单："]
-    for p, order_id in s.orders[:_LISTED_IN_ANNOUNCEMENT]:
-        total = fmt(gb.final_price_fen * p.quantity)
-        lines.append(f"{p.join_no}. {p.user_id} ×{p.quantity} {total} {order_no(order_id)}")
-    hidden = len(s.orders) - _LISTED_IN_ANNOUNCEMENT
-    if hidden > 0:
-        lines.append(f"… and {hidden} more" if en else f"……另有 {hidden} 人")
-    return "\n".join(lines)
-
-
-def _amount(basis: Basis, n: int, en: bool) -> str:
-    if basis == PEOPLE:
-        return f"{n} {'person' if n == 1 else 'people'}" if en else f"{n} 人"
-    return f"{n} {'piece' if n == 1 else 'pieces'}" if en else f"{n} 件"
-
-
-def _counted(gb: GroupBuy, en: bool) -> str:
-    if en:
-        return f"{_amount(PEOPLE, gb.participants, True)}, {_amount('quantity', gb.quantity, True)}"
-    return f"{gb.participants} 人 {gb.quantity} 件"
-
-
-# ---- flash deals -------------------------------------------------------------------------------
-
-def post_deal(
-    conn: Connection, *, group_id: str, product: Product, price_fen: int, limit_qty: int | None,
-    ends_at: datetime | None, created_by: str, now: datetime,
-) -> int:
-    """A new flash deal for this group; it replaces the group's earlier deals on the same product
-    (otherwise the lowest of them would keep winning). Returns the deal id."""
-    conn.execute(
-        update(deals)
-        .where(deals.c.group_id == group_id, deals.c.product_id == product.id, deals.c.active.is_(True))
-        .values(active=False)
-    )
-    return conn.execute(
-        insert(deals).values(
-            group_id=group_id, product_id=product.id, price_fen=price_fen, limit_qty=limit_qty, sold_qty=0,
-            ends_at=ends_at, created_by=created_by, created_at=now, active=True,
-        )
-    ).inserted_primary_key[0]

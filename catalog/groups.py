@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from storage.tables import groups
+from storage.tables import groupbuys, groups, inbound_messages, orders
 
 
 @dataclass
@@ -61,3 +61,18 @@ def effective_role(channel_role: str, sender_id: str, group: Group | None, globa
     if sender_id in global_owners or (group is not None and sender_id in group.owners):
         return "owner"
     return channel_role if channel_role in ("owner", "admin") else "member"
+
+
+def group_counts(conn: Connection, group_id: str) -> dict[str, int]:
+    """The admin view's counts: texts and distinct senders seen, orders not cancelled, open group buys."""
+    texts = select(func.count(), func.count(func.distinct(inbound_messages.c.sender_id))).where(
+        inbound_messages.c.group_id == group_id, inbound_messages.c.kind == "text"
+    )
+    messages, members = conn.execute(texts).one()
+    n_orders = conn.execute(
+        select(func.count()).select_from(orders).where(orders.c.group_id == group_id, orders.c.status != "cancelled")
+    ).scalar_one()
+    open_gbs = conn.execute(
+        select(func.count()).select_from(groupbuys).where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open")
+    ).scalar_one()
+    return {"messages": messages, "members": members, "orders": n_orders, "open_groupbuys": open_gbs}

@@ -39,7 +39,7 @@ def names_of(conn: Connection, group_id: str, user_ids: Iterable[str]) -> dict[s
         found.update(conn.execute(
             select(members.c.user_id, members.c.name)
             .where(members.c.group_id == group_id, members.c.user_id.in_(chunk))
-        ).tuples().all())
+        ).all())
     return {u: found.get(u) or u for u in ids}
 
 
@@ -52,6 +52,6 @@ def names_in(conn: Connection, pairs: Iterable[tuple[str, str]]) -> dict[tuple[s
         rows = conn.execute(
             select(members.c.group_id, members.c.user_id, members.c.name)
             .where(tuple_(members.c.group_id, members.c.user_id).in_(chunk))
-        ).tuples().all()
+        ).all()
         found.update({(g, u): n for g, u, n in rows})
     return {k: found.get(k) or k[1] for k in keys}

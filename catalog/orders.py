@@ -56,6 +56,10 @@ class Order:
     product_id: int
     deal_id: int | None
     groupbuy_id: int | None
+    # Fulfilment (catalog.fulfilment): None until confirmed / collected / in a group buy.
+    pickup_point: str | None = None
+    collected_at: datetime | None = None
+    join_no: int | None = None
 
     @property
     def order_no(self) -> str:
@@ -72,6 +76,10 @@ class Order:
             "total_fen": self.total_fen,
             "status": self.status,
             "created_at": self.created_at.isoformat(),
+            "join_no": self.join_no,
+            "pickup_point": self.pickup_point,
+            "collected_at": None if self.collected_at is None else self.collected_at.isoformat(),
+            "user_name": self.user_id,
         }
 
 
@@ -157,6 +165,9 @@ _SELECT = select(
     orders.c.product_id,
     orders.c.deal_id,
     orders.c.groupbuy_id,
+    orders.c.pickup_point,
+    orders.c.collected_at,
+    orders.c.join_no,
 ).join(products, products.c.id == orders.c.product_id)
 
 

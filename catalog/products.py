@@ -1,7 +1,6 @@
-"""Products and their quantity ladders: validation, upsert, search, and atomic stock moves."""
+"""Products and their quantity ladders: validation, upsert, reading and atomic stock moves (search: catalog/search.py)."""
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -156,20 +155,6 @@ _WITH_LADDER = (
 )
 _BY_CODE = Prepared(_WITH_LADDER.where(products.c.code == bindparam("code")))
 _BY_ID = Prepared(_WITH_LADDER.where(products.c.id == bindparam("product_id")))
-_LIKE = bindparam("like")
-_ACTIVE = select(*_COLUMNS).where(products.c.active.is_(True))
-_MATCHING = _ACTIVE.where(
-    or_(
-        func.lower(products.c.code).like(_LIKE, escape="\\"),
-        func.lower(products.c.name).like(_LIKE, escape="\\"),
-        func.lower(products.c.category).like(_LIKE, escape="\\"),
-        func.lower(products.c.description).like(_LIKE, escape="\\"),
-    )
-)
-_SEARCH = {  # has a word -> the page query
-    has_word: Prepared(q.order_by(products.c.code).offset(bindparam("offset")).limit(bindparam("limit")))
-    for has_word, q in ((False, _ACTIVE), (True, _MATCHING))
-}
 
 
 def _with_ladder(rows: list[tuple]) -> Product | None:
@@ -186,24 +171,32 @@ def get_product_by_id(conn: Connection, product_id: int) -> Product | None:
     return _with_ladder(_BY_ID.all(conn, {"product_id": product_id}))
 
 
-def search_products(conn: Connection, word: str, *, offset: int, limit: int) -> tuple[list[Product], bool]:
-    """Active products whose code, name, category or description holds the word; (page, more after it)."""
+def list_products(conn: Connection, word: str = "", *, active: bool | None = None, limit: int = 100,
+                  offset: int = 0) -> list[Product]:
+    """Products by code, with their ladders, for the admin list: `word` as in search (code, name,
+    category or description holds it, case-insensitively), `active` None for both kinds."""
+    q = select(*_COLUMNS)
     word = word.strip()
-    params = {"offset": offset, "limit": limit + 1}
     if word:
-        params["like"] = f"%{_escape_like(word.lower())}%"
-    rows = _SEARCH[bool(word)].all(conn, params)
-    return [_product(r) for r in rows[:limit]], len(rows) > limit
+        like = f"%{_escape_like(word.lower())}%"
+        q = q.where(or_(*(func.lower(c).like(like, escape="\\") for c in
+                          (products.c.code, products.c.name, products.c.category, products.c.description))))
+    if active is not None:
+        q = q.where(products.c.active.is_(active))
+    rows = conn.execute(q.order_by(products.c.code).offset(offset).limit(limit)).all()
+    ladders: dict[int, list[tuple[int, int]]] = {r[0]: [] for r in rows}
+    if ladders:
+        tiers = conn.execute(
+            select(product_tiers.c.product_id, product_tiers.c.min_qty, product_tiers.c.price_fen)
+            .where(product_tiers.c.product_id.in_(list(ladders))).order_by(product_tiers.c.min_qty)
+        )
+        for pid, min_qty, price in tiers:
+            ladders[pid].append((min_qty, price))
+    return [_product(r, ladders[r[0]]) for r in rows]
 
 
 def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def nearest_codes(conn: Connection, code: str, n: int = 3) -> list[str]:
-    """Codes that look like a mistyped one (A21 for A12), for the "did you mean" sentence."""
-    codes = conn.execute(select(products.c.code).where(products.c.active.is_(True))).scalars().all()
-    return difflib.get_close_matches(normalize_code(code), codes, n=n, cutoff=0.4)
 
 
 # ---- writing ---------------------------------------------------------------------------------

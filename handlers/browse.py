@@ -1,18 +1,14 @@
 """商品/browse, 更多/more and 详情/info: looking at the catalog."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
-
+from catalog.cursors import forget_cursor, get_cursor, save_cursor
 from catalog.deals import active_deal
-from catalog.products import Product, get_product, nearest_codes, search_products
+from catalog.products import Product
+from catalog.search import search_products
 from handlers.args import require, tokens
-from handlers.context import Ctx, UserError
+from handlers.common import find_product
+from handlers.context import Ctx
 from pricing.money import fmt
-from storage.prepared import Prepared
-from storage.tables import browse_cursors
 
 PAGE = 10
 
@@ -27,21 +23,18 @@ def browse(ctx: Ctx, word: str) -> None:
 
 
 def more(ctx: Ctx, _args: None) -> None:
-    row = ctx.conn.execute(
-        select(browse_cursors.c.word, browse_cursors.c.next_offset).where(
-            browse_cursors.c.chat_id == ctx.group_id, browse_cursors.c.user_id == ctx.user_id
-        )
-    ).first()
-    if row is None:
+    cursor = get_cursor(ctx.conn, ctx.group_id, ctx.user_id)
+    if cursor is None:
         ctx.say("没有更多商品了。发送“商品”重新浏览。", "No more products. Send \"browse\" to start again.")
         return
-    _show_page(ctx, row.word, row.next_offset)
+    word, offset = cursor
+    _show_page(ctx, word, offset)
 
 
 def _show_page(ctx: Ctx, word: str, offset: int) -> None:
     page, has_more = search_products(ctx.conn, word, offset=offset, limit=PAGE)
     if not page:
-        _forget_cursor(ctx)
+        forget_cursor(ctx.conn, ctx.group_id, ctx.user_id)
         if word:
             ctx.say(f"没有找到“{word}”相关的商品。", f"No products match \"{word}\".")
         else:
@@ -50,42 +43,15 @@ def _show_page(ctx: Ctx, word: str, offset: int) -> None:
     head = ctx.t(f"商品（{word}）：" if word else "商品：", f"Products ({word}):" if word else "Products:")
     lines = [head] + [_line(ctx, p) for p in page]
     if has_more:
-        _save_cursor(ctx, word, offset + PAGE, ctx.now)
+        save_cursor(ctx.conn, ctx.group_id, ctx.user_id, word, offset + PAGE, ctx.now)
         lines.append(ctx.t("发送“更多”看下一页。", "Send \"more\" for the next page."))
     else:
-        _forget_cursor(ctx)
+        forget_cursor(ctx.conn, ctx.group_id, ctx.user_id)
     ctx.reply.texts.append("\n".join(lines))
 
 
 def _line(ctx: Ctx, p: Product) -> str:
     return f"{p.code} {p.name} {fmt(p.price_fen)} " + ctx.t(f"库存 {p.stock}", f"stock {p.stock}")
-
-
-def _upsert_cursor(dialect):
-    stmt = dialect.insert(browse_cursors)
-    return stmt.on_conflict_do_update(
-        index_elements=["chat_id", "user_id"],
-        set_={"word": stmt.excluded.word, "next_offset": stmt.excluded.next_offset, "updated_at": stmt.excluded.updated_at},
-    )
-
-
-# Every 商品 runs one of them: prepared once (storage/prepared.py).
-_SAVE_CURSOR = {"postgresql": Prepared(_upsert_cursor(postgresql)), "sqlite": Prepared(_upsert_cursor(sqlite))}
-_FORGET_CURSOR = Prepared(delete(browse_cursors).where(
-    browse_cursors.c.chat_id == bindparam("chat_id"), browse_cursors.c.user_id == bindparam("user_id")
-))
-
-
-def _save_cursor(ctx: Ctx, word: str, next_offset: int, now: datetime) -> None:
-    stmt = _SAVE_CURSOR["postgresql" if ctx.conn.dialect.name == "postgresql" else "sqlite"]
-    stmt.rowcount(
-        ctx.conn,
-        {"chat_id": ctx.group_id, "user_id": ctx.user_id, "word": word, "next_offset": next_offset, "updated_at": now},
-    )
-
-
-def _forget_cursor(ctx: Ctx) -> None:
-    _FORGET_CURSOR.rowcount(ctx.conn, {"chat_id": ctx.group_id, "user_id": ctx.user_id})
 
 
 def info(ctx: Ctx, code: str) -> None:
@@ -113,22 +79,3 @@ def info(ctx: Ctx, code: str) -> None:
         lines.append(p.description)
     lines.append(ctx.t(f"下单：下单 {p.code} 数量", f"To order: buy {p.code} QTY"))
     ctx.reply.texts.append("\n".join(lines))
-
-
-def find_product(ctx: Ctx, code: str) -> Product:
-    """The active product with this code, or one sentence naming the nearest codes."""
-    p = get_product(ctx.conn, code)
-    if p is not None and p.active:
-        return p
-    if p is not None:
-        raise UserError(f"{p.code} {p.name} 已下架。", f"{p.code} {p.name} is not on sale.")
-    near = nearest_codes(ctx.conn, code)
-    if near:
-        raise UserError(
-            f"没有编码为 {code} 的商品。你是不是要找：{'、'.join(near)}？",
-            f"There is no product with code {code}. Did you mean: {', '.join(near)}?",
-        )
-    raise UserError(
-        f"没有编码为 {code} 的商品。发送“商品”看看有什么。",
-        f"There is no product with code {code}. Send \"browse\" to see what there is.",
-    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 ROLES = ("member", "admin", "owner")
@@ -14,7 +14,7 @@ STAFF_ROLES = ("admin", "owner")
 class Message:
     """What a channel adapter makes of one request. Handlers never see XML, JSON or HTTP."""
 
-    channel: str  # "bridge" | "wechat" | "wecom" | "console"
+    channel: str  # "bridge" | "wechat" | "wecom" | "wecom_aibot" | "console"
     chat_id: str  # the group id; in a private chat "<channel>:<sender id>"
     sender_id: str
     text: str = ""
@@ -25,10 +25,31 @@ class Message:
     mentions_bot: bool = False
     chat_name: str | None = None
     sender_name: str | None = None
-    event: str | None = None  # "member_joined"; None for a text
+    event: str | None = None  # "member_joined"; "media": a picture, file or video, nothing to read; None for a text
     member_id: str | None = None
     member_name: str | None = None
     inviter_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupBuyView:
+    """The group buy a reply is about, as figures rather than words, for channels that can draw it
+    (the WeCom robot turns it into a card with join buttons)."""
+
+    id: int
+    product_name: str
+    basis: str  # "people" | "quantity": what the tiers count
+    participants: int
+    quantity: int  # pieces so far
+    price_fen: int | None  # the price if it settled now; None below the first tier
+    status: str  # the line 团购 prints for it, in the command's language
+
+    def to_json(self) -> dict[str, Any]:
+        return {"groupbuy": {k: getattr(self, k) for k in self.__dataclass_fields__}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GroupBuyView:
+        return cls(**data["groupbuy"])
 
 
 @dataclass
@@ -36,6 +57,10 @@ class Reply:
     """What goes back into the chat the message came from; empty: say nothing."""
 
     texts: list[str] = field(default_factory=list)
+    # The group buy the reply concerns (opened, listed, joined, left), also after a refusal.
+    groupbuy: GroupBuyView | None = None
+    # The reply presents that group buy for joining (开团, 团购): a channel with buttons may offer them.
+    invites_joining: bool = False
 
     @property
     def text(self) -> str:
@@ -43,6 +68,24 @@ class Reply:
 
     def to_json(self) -> list[dict[str, str]]:
         return [{"text": t} for t in self.texts]
+
+    def stored(self) -> list[Any]:
+        """The form kept with the dedupe record: the texts, then the view (an object) if any."""
+        if self.groupbuy is None:
+            return list(self.texts)
+        return [*self.texts, {**self.groupbuy.to_json(), "invites_joining": self.invites_joining}]
+
+    @classmethod
+    def from_stored(cls, items: list[Any]) -> Reply:
+        texts = [t for t in items if isinstance(t, str)]
+        extra = next((d for d in items if isinstance(d, dict)), None)
+        if extra is None:
+            return cls(texts)
+        return cls(texts, GroupBuyView.from_json(extra), bool(extra.get("invites_joining")))
+
+
+def _channel_role(role: str) -> str:
+    return role if role in STAFF_ROLES else "member"
 
 
 class UserError(ValueError):
@@ -64,14 +107,26 @@ class Ctx:
     conn: Any  # sqlalchemy Connection inside the message's transaction
     msg: Message
     lang: str  # "zh" or "en": the language of the command word used
-    role: str  # effective role: channel role, TUANBOT_OWNERS and the group's owners combined
     now: datetime  # aware UTC
     tz: ZoneInfo
+    # Computes the effective role (channel role, TUANBOT_OWNERS and the group's owners combined); called
+    # the first time `role` is asked, since it reads the group's row and most commands never ask.
+    role_of: Callable[[], str] | None = field(default=None, repr=False)
     reply: Reply = field(default_factory=Reply)
     # Messages to groups other than the one this message came from (or caused with no chat to answer):
     # (group_id, text). The dispatcher writes them to the outbox in the same transaction.
     outgoing: list[tuple[str, str]] = field(default_factory=list)
     orders_placed: int = 0  # for the tuanbot_orders_total metric, counted once the transaction commits
+    public_url: str | None = None  # TUANBOT_PUBLIC_URL: where links sent into the chat point
+    quiet: tuple[int, int] | None = None  # TUANBOT_QUIET_HOURS (local start, end hour): when pushes wait
+    _role: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def role(self) -> str:
+        """The sender's effective role here: "member", "admin" or "owner"."""
+        if self._role is None:
+            self._role = self.role_of() if self.role_of is not None else _channel_role(self.msg.sender_role)
+        return self._role
 
     @property
     def group_id(self) -> str:

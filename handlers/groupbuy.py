@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from catalog.groupbuys import (
     GroupBuy,
     GroupBuyUnavailable,
     JoinResult,
     NotParticipating,
-    announcement,
     get_groupbuy,
     join_groupbuy,
     leave_groupbuy,
@@ -18,59 +16,15 @@ from catalog.groupbuys import (
     settle,
 )
 from catalog.orders import OutOfStock
+from handlers.announcements import announcement, settlement_names
 from handlers.args import quantity, tokens
-from handlers.browse import find_product
+from handlers.common import (
+    UNTIL_WORDS, deadline, find_product, pickup_hint, refuse_private, show, split_keyword, status_text,
+)
 from handlers.context import Ctx, UserError
-from handlers.when import fmt_local, parse_when
-from pricing.groupbuy import PEOPLE, Basis, PriceRuleError, Tier, parse_tiers, progress_text
+from handlers.when import fmt_local
+from pricing.groupbuy import PEOPLE, Basis, PriceRuleError, Tier, parse_tiers
 from pricing.money import fmt
-
-DEFAULT_DEADLINE = timedelta(hours=24)
-UNTIL_WORDS = ("截止", "until")
-
-
-# ---- shared by the group-buy and deal commands ------------------------------------------------
-
-def split_keyword(args: list[str], words: tuple[str, ...]) -> tuple[list[str], list[str] | None]:
-    """(tokens before the first keyword, tokens after it); None when no keyword. `截止20:00` counts as `截止 20:00`."""
-    for i, tok in enumerate(args):
-        low = tok.lower()
-        for w in words:
-            if low == w:
-                return args[:i], args[i + 1:]
-            if not w.isascii() and low.startswith(w):
-                return args[:i], [tok[len(w):]] + args[i + 1:]
-    return args, None
-
-
-def deadline(ctx: Ctx, when: list[str] | None) -> datetime:
-    """The WHEN after 截止/until as UTC, or 24 hours from now when none was given."""
-    if when is None:
-        return ctx.now + DEFAULT_DEADLINE
-    if not when:
-        raise UserError("“截止”后面要写时间，例如：截止 明天 20:00", "Put a time after \"until\", e.g. until tomorrow 20:00")
-    return parse_when(" ".join(when), ctx.now, ctx.tz)
-
-
-def time_left(ctx: Ctx, until: datetime) -> str:
-    minutes = int((until - ctx.now).total_seconds() // 60)
-    if minutes < 1:
-        return ctx.t("不到 1 分钟", "under a minute left")
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return ctx.t(f"还剩 {days} 天 {hours} 小时", f"{days}d {hours}h left")
-    if hours:
-        if not mins:
-            return ctx.t(f"还剩 {hours} 小时", f"{hours}h left")
-        return ctx.t(f"还剩 {hours} 小时 {mins} 分", f"{hours}h {mins}m left")
-    return ctx.t(f"还剩 {mins} 分钟", f"{mins}m left")
-
-
-def refuse_private(ctx: Ctx, zh: str, en: str) -> None:
-    if ctx.msg.is_private:
-        raise UserError(zh, en)
-
 
 # ---- 开团 / groupbuy ---------------------------------------------------------------------------
 
@@ -110,10 +64,17 @@ def open_(ctx: Ctx, a: OpenArgs) -> None:
     ends = deadline(ctx, a.when)
     if product.stock <= 0:
         raise UserError(f"{product.code} 已经卖完了，不能开团。", f"{product.code} is sold out; no group buy can open.")
+    same = next((g for g in live_groupbuys(ctx.conn, ctx.group_id, ctx.now) if g.product_id == product.id), None)
+    if same is not None:  # two at once would split the group's people between two ladders
+        raise UserError(
+            f"本群已有 {product.code} 的团购 #{same.id} 在进行中。要重开，请先“结束 {same.id}”。",
+            f"Group buy #{same.id} for {product.code} is already open here. To start again, first \"close {same.id}\".",
+        )
     gb = open_groupbuy(
         ctx.conn, group_id=ctx.group_id, product=product, basis=a.basis, tiers=a.tiers,
-        deadline=ends, created_by=ctx.user_id, now=ctx.now,
+        deadline=ends, created_by=ctx.user_id, now=ctx.now, lang=ctx.lang,
     )
+    show(ctx, gb, invites_joining=True)
     steps = ctx.t("；", "; ").join(_tier_text(ctx, gb.basis, t) for t in gb.tiers)
     until = fmt_local(gb.deadline, ctx.tz)
     ctx.tell_group(gb.group_id, ctx.t(
@@ -198,18 +159,8 @@ def _closed(ctx: Ctx, gb: GroupBuy | None) -> UserError:
     return UserError(f"团购 #{gb.id} 已经截止，正在结算。", f"Group buy #{gb.id} is past its deadline and being settled.")
 
 
-def status_text(ctx: Ctx, gb: GroupBuy) -> str:
-    """`2 人 3 件，当前价 ¥150.00，再 2 人降到 ¥120.00`."""
-    price = gb.current_price_fen
-    now_price = (ctx.t(f"当前价 {fmt(price)}", f"current price {fmt(price)}") if price is not None
-                 else ctx.t("还没到第一档", "first tier not reached yet"))
-    counted = ctx.t(f"{gb.participants} 人 {gb.quantity} 件",
-                    f"{gb.participants} {'person' if gb.participants == 1 else 'people'}, "
-                    f"{gb.quantity} {'piece' if gb.quantity == 1 else 'pieces'}")
-    return ctx.t("，", ", ").join([counted, now_price, progress_text(gb.basis, gb.tiers, gb.reached, ctx.lang)])
-
-
 def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
+    show(ctx, gb)  # a refusal leaves these figures as they are
     try:
         r: JoinResult = join_groupbuy(ctx.conn, gb.id, ctx.user_id, qty, ctx.now)
     except GroupBuyUnavailable as e:
@@ -220,6 +171,7 @@ def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
             f"Not enough stock: only {e.left} of {gb.product_code} left." if e.left else f"{gb.product_code} is sold out.",
         ) from None
     g = r.gb
+    show(ctx, g)
     state = status_text(ctx, g)
     if r.kind == "joined":
         ctx.say(
@@ -242,6 +194,7 @@ def _join(ctx: Ctx, gb: GroupBuy, qty: int) -> None:
 
 def join(ctx: Ctx, a: JoinArgs) -> None:
     _join(ctx, _visible(ctx, a.groupbuy_id), a.qty)
+    pickup_hint(ctx)
 
 
 def plus(ctx: Ctx, qty: int) -> None:
@@ -254,16 +207,19 @@ def plus(ctx: Ctx, qty: int) -> None:
             "There is no open group buy in this group right now; send \"deals\" to see what there is.",
         )
     _join(ctx, live[0], qty)
+    pickup_hint(ctx)
 
 
 def leave(ctx: Ctx, groupbuy_id: int) -> None:
     gb = _visible(ctx, groupbuy_id)
+    show(ctx, gb)
     try:
         gb, mine = leave_groupbuy(ctx.conn, gb.id, ctx.user_id, ctx.now)
     except GroupBuyUnavailable as e:
         raise _closed(ctx, e.gb) from None
     except NotParticipating:
         raise UserError(f"你没有参加团购 #{gb.id}。", f"You are not in group buy #{gb.id}.") from None
+    show(ctx, gb)
     state = status_text(ctx, gb)
     ctx.say(
         f"已退出团购 #{gb.id}，{mine.quantity} 件已退回库存。现在 {state}。",
@@ -277,6 +233,6 @@ def close(ctx: Ctx, groupbuy_id: int) -> None:
     if done is None:
         raise _closed(ctx, get_groupbuy(ctx.conn, gb.id))
     ctx.orders_placed += len(done.orders)
-    ctx.tell_group(gb.group_id, announcement(done, ctx.lang))
+    ctx.tell_group(gb.group_id, announcement(done, ctx.lang, settlement_names(ctx.conn, done)))
     if ctx.msg.is_private or gb.group_id != ctx.group_id:
         ctx.say(f"团购 #{gb.id} 已结算，群里已通知。", f"Group buy #{gb.id} is settled; the group has been told.")

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from catalog.groupbuys import joined_live
 from catalog.orders import CancelRefused, OutOfStock, cancel_order, list_orders, parse_order_no, place_order
 from handlers.args import quantity, require, tokens
-from handlers.browse import find_product
+from handlers.common import find_product, pickup_hint
 from handlers.context import Ctx, UserError
 from pricing.money import fmt
 
 STATUS = {
     "pending": ("待付款", "pending"),
     "confirmed": ("已确认", "confirmed"),
+    "collected": ("已取货", "collected"),
     "cancelled": ("已取消", "cancelled"),
 }
 
@@ -48,18 +50,40 @@ def buy(ctx: Ctx, a: BuyArgs) -> None:
         zh += f"（{label[0]}），比原价省 {fmt(q.saving_fen)}"
         en += f" ({label[1]}), you save {fmt(q.saving_fen)}"
     ctx.say(zh + f"。取消请发“取消 {no}”。", en + f". To cancel: cancel {no}")
+    pickup_hint(ctx)
 
 
 def my_orders(ctx: Ctx, _args: None) -> None:
     mine = list_orders(ctx.conn, group_id=ctx.group_id, user_id=ctx.user_id, limit=10)
-    if not mine:
+    joins = [] if ctx.msg.is_private else joined_live(ctx.conn, ctx.group_id, ctx.user_id, ctx.now)
+    if not mine and not joins:
         ctx.say("你在本群还没有订单。", "You have no orders in this group yet.")
         return
-    lines = [ctx.t("你的订单（最近 10 笔）：", "Your orders (latest 10):")]
+    lines = []
+    if mine:
+        lines.append(ctx.t("你的订单（最近 10 笔）：", "Your orders (latest 10):"))
     for o in mine:
-        status = STATUS.get(o.status, (o.status, o.status))
-        lines.append(f"{o.order_no} {o.product_name} ×{o.quantity} {fmt(o.total_fen)} {ctx.t(*status)}")
+        lines.append(f"{o.order_no} {o.product_name} ×{o.quantity} {fmt(o.total_fen)} {_state(ctx, o)}")
+    if joins:  # not orders yet: each becomes one when its group buy succeeds
+        lines.append(ctx.t("进行中的团购（成团后生成订单）：", "Group buys you are in (orders once they succeed):"))
+    for gb, p in joins:
+        price = gb.current_price_fen
+        now_price = (ctx.t(f"当前价 {fmt(price)}", f"current price {fmt(price)}") if price is not None
+                     else ctx.t("还没到第一档", "first tier not reached yet"))
+        lines.append(ctx.t(f"团购 #{gb.id} {gb.product_name} ×{p.quantity} 跟团号 {p.join_no}，{now_price}",
+                           f"Group buy #{gb.id} {gb.product_name} ×{p.quantity}, join no. {p.join_no}, {now_price}"))
     ctx.reply.texts.append("\n".join(lines))
+
+
+def _state(ctx: Ctx, o) -> str:
+    """已确认 · 自提 东门快递柜 / 已取货 12-02 10:30 · 东门快递柜."""
+    if o.status == "confirmed" and o.collected_at is not None:
+        words = ctx.t("已取货 ", "collected ") + o.collected_at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
+    else:
+        words = ctx.t(*STATUS.get(o.status, (o.status, o.status)))
+    if o.pickup_point and o.status == "confirmed":
+        words += ctx.t(f" · 自提 {o.pickup_point}", f" · pickup {o.pickup_point}")
+    return words
 
 
 def parse_cancel(rest: str) -> int:

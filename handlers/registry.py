@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from handlers import browse, deals, groupbuy, help, orders, pushes, stats
+from handlers import browse, deals, fulfilment, groupbuy, help, orders, pickups, pushes, stats
 from handlers.args import no_args, rest_text
 from handlers.context import Ctx
 
@@ -17,7 +17,6 @@ class Command:
     run: Callable[[Ctx, Any], None]
     parse: Callable[[str], Any] = no_args  # the text after the word -> args; raises UserError
     staff: bool = False  # owner or admin only
-    writes: bool = False  # runs in a savepoint: a refusal part-way changes nothing
     raw: bool = False  # the parser gets the text exactly as typed (free text), not the half-width reading
     usage: tuple[str, str] = ("", "")  # (zh, en) argument hint for help
     summary: tuple[str, str] = ("", "")  # (zh, en) one line for help
@@ -25,8 +24,12 @@ class Command:
     personal: bool = False  # its reply is about the sender: in a group it begins with "@NAME "
 
 
+def _help(ctx: Ctx, _args: None) -> None:
+    help.show_help(ctx, COMMANDS)
+
+
 COMMANDS: list[Command] = [
-    Command("help", ("帮助",), ("help",), help.show_help, summary=("查看可用命令", "the commands you can use")),
+    Command("help", ("帮助",), ("help",), _help, summary=("查看可用命令", "the commands you can use")),
     Command(
         "browse", ("商品",), ("browse",), browse.browse, parse=rest_text,
         usage=("[词]", "[word]"), summary=("浏览在售商品", "products on sale"),
@@ -37,12 +40,12 @@ COMMANDS: list[Command] = [
         usage=("编码", "CODE"), summary=("商品详情与阶梯价", "one product with its ladder prices"),
     ),
     Command(
-        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy, writes=True, personal=True,
+        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy, personal=True,
         usage=("编码 [数量]", "CODE [N]"), summary=("下单，买得越多越便宜", "order; the more you buy, the cheaper"),
     ),
     Command("orders", ("我的订单",), ("orders",), orders.my_orders, personal=True, summary=("我的订单", "your orders here")),
     Command(
-        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel, writes=True, personal=True,
+        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel, personal=True,
         usage=("订单号", "ORDER"), summary=("取消待付款的订单", "cancel a pending order"),
     ),
     Command(
@@ -50,40 +53,70 @@ COMMANDS: list[Command] = [
         summary=("本群进行中的团购和特价", "open group buys and deals here"),
     ),
     Command(
-        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join, writes=True, personal=True,
+        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join, personal=True,
         usage=("编号 [数量]", "ID [N]"), summary=("参加团购，再发一次可改数量", "join a group buy; again to change the quantity"),
     ),
     # The router sends "+2" here with the digits as its text; the word "+N" only names it in help.
     Command(
-        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus, writes=True, personal=True,
+        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus, personal=True,
         summary=("接龙：加入本群最新的团购，N 为数量", "join this group's newest group buy with N pieces"),
     ),
     Command(
-        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id, writes=True, personal=True,
+        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id, personal=True,
         usage=("编号", "ID"), summary=("结算前退出团购，库存退回", "leave a group buy before it settles"),
     ),
     Command(
-        "groupbuy", ("开团",), ("groupbuy",), groupbuy.open_, parse=groupbuy.parse_open, staff=True, writes=True,
+        "groupbuy", ("开团",), ("groupbuy",), groupbuy.open_, parse=groupbuy.parse_open, staff=True,
         usage=("编码 人数:价格 … [截止 时间]", "CODE PEOPLE:PRICE … [until WHEN]"),
         summary=("开团，人越多越便宜（100件:79 按件数）", "open a group buy; more people, lower price (100pcs:79 counts pieces)"),
     ),
     Command(
-        "close", ("结束",), ("close",), groupbuy.close, parse=groupbuy.parse_close, staff=True, writes=True,
+        "close", ("结束",), ("close",), groupbuy.close, parse=groupbuy.parse_close, staff=True,
         usage=("编号", "ID"), summary=("立即结算团购", "settle a group buy now"),
     ),
     Command(
-        "deal", ("发布",), ("deal",), deals.deal, parse=deals.parse_deal, staff=True, writes=True,
+        "deal", ("发布",), ("deal",), deals.deal, parse=deals.parse_deal, staff=True,
         usage=("编码 特价 [限量 数量] [截止 时间]", "CODE PRICE [limit N] [until WHEN]"),
         summary=("发布本群限时特价", "post a flash deal to this group"),
     ),
     Command(
-        "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, writes=True, raw=True,
+        "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, raw=True,
         usage=("时间 内容 | 列表 | 删除 编号", "WHEN TEXT | list | delete ID"),
         summary=("定时推送内容（每天 09:00、20:00、2h）", "schedule content (daily 09:00, 20:00, 2h)"),
     ),
     Command(
         "stats", ("统计",), ("stats",), stats.show_stats, staff=True,
         summary=("本群近 7 天的活跃、拉新与成交", "this group's last 7 days: activity, invites, sales"),
+    ),
+    # Fulfilment (docs/fulfilment.md): pickup points, confirmation, 核销, what waits, the spreadsheet link.
+    Command(
+        "pickups", ("自提点",), ("pickups",), pickups.pickups, parse=pickups.parse_pickups,
+        usage=("[添加|删除 名称]", "[add|remove NAME]"),
+        summary=("本群自提点；群主可添加、删除", "this group's pickup points; owners add and remove them"),
+    ),
+    Command(
+        "pickup", ("自提",), ("pickup",), pickups.pickup, parse=pickups.parse_pickup,
+        usage=("名称", "NAME"), summary=("选择我的自提点", "choose your pickup point"),
+    ),
+    Command(
+        "confirm", ("确认",), ("confirm",), fulfilment.confirm_orders, parse=fulfilment.parse_order_list,
+        staff=True, usage=("订单号 …", "ORDER …"),
+        summary=("确认订单（如已付款），可一次多个", "confirm orders (e.g. once paid), several at once"),
+    ),
+    Command(
+        "collect", ("核销",), ("collect",), fulfilment.collect_orders, parse=fulfilment.parse_order_list,
+        staff=True, usage=("订单号 …", "ORDER …"),
+        summary=("核销：已确认的订单取货了", "mark confirmed orders as collected"),
+    ),
+    Command(
+        "uncollected", ("未取",), ("uncollected",), fulfilment.uncollected, parse=fulfilment.parse_point_filter,
+        staff=True, usage=("[自提点]", "[PICKUP POINT]"),
+        summary=("按自提点列出还没取货的订单", "confirmed orders not yet collected, by pickup point"),
+    ),
+    Command(
+        "export", ("导出",), ("export",), fulfilment.export, parse=fulfilment.parse_export, staff=True,
+        usage=("[团购编号]", "[GROUPBUY ID]"),
+        summary=("本群订单表格的下载链接（24 小时有效）", "a download link of this group's order spreadsheet (24 h)"),
     ),
 ]
 

@@ -10,17 +10,21 @@ from typing import Iterator
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, RootTransaction, make_url
+from sqlalchemy.exc import OperationalError
+
+from storage.prepared import run_plain
 
 log = logging.getLogger("tuanbot.db")
 
 # Small and often: a checkpoint's fsync makes the writer's next commits wait in the kernel, the longer
-# the more it copies. bench/bridge_throughput.py p99 for 商品/下单: every 2 s 105/180 ms, every 0.5 s
-# 50/80 ms, every 0.1 s 34/41 ms; SQLite's own in-commit checkpoints: 40/56 ms and 下单 ~15 % slower.
+# the more it copies (p99 against the interval: bench/README.md).
 CHECKPOINT_EVERY_SECONDS = 0.1
 # With checkpoints in the background, a commit only checkpoints itself once the WAL holds this many
 # pages (~80 MB): a backstop for when the background thread cannot keep up, not the normal path.
 BACKSTOP_CHECKPOINT_PAGES = 20_000
+# How long a writer that may wait (never the event loop's) waits for another process's write lock.
+BUSY_TIMEOUT_MS = 30_000
 
 
 class Database:
@@ -48,7 +52,7 @@ class Database:
         self._write_lock = threading.Lock() if self.is_sqlite else None
         # ...and since writers take turns anyway, a SQLite file is written through one connection,
         # held for the process's life and used by whichever thread holds the lock: a pool checkout
-        # and return costs ~45 us, more than a chat message's INSERT and UPDATE together (bench/).
+        # and return costs more than a chat message's INSERT and UPDATE together (bench/README.md).
         self._writer: Connection | None = None
 
     @property
@@ -60,13 +64,19 @@ class Database:
         return self.dialect == "postgresql"
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A write transaction: committed at the end of the block, rolled back if it raises."""
+    def begin(self, *, wait: bool = True) -> Iterator[Connection]:
+        """A write transaction: committed at the end of the block, rolled back if it raises.
+
+        `wait=False` (SQLite; for the event loop thread): raise WriterBusy at once, having done nothing,
+        unless the write lock is free right now, in this process and in the file. The default waits:
+        for this process's other writers, then for other processes up to the busy timeout."""
         if self._write_lock is None:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock:
+        if not self._write_lock.acquire(blocking=wait):
+            raise WriterBusy()
+        try:
             if self._sqlite_file is None:  # in memory: the database lives in the engine's per-thread pool
                 with self.engine.begin() as conn:
                     yield conn
@@ -74,27 +84,16 @@ class Database:
             if self._writer is None:
                 self._writer = self.engine.connect()
             conn = self._writer
-            driver = conn.connection.driver_connection
-            # The transaction is begun and ended on the driver: SQLAlchemy's RootTransaction costs
-            # ~20 us a message. Statements that do go through SQLAlchemy make it begin a transaction
-            # of its own (the dialect's do_begin sees the driver's and issues nothing); it is then
-            # ended through SQLAlchemy, so its bookkeeping stays right.
-            driver.execute(_SQLiteWriter.begin_sql)
             try:
-                yield conn
-                if conn.in_transaction():
-                    conn.commit()
-                else:
-                    driver.execute("COMMIT")
+                with _begin_writer(conn, wait):
+                    yield conn
             except BaseException:
-                if conn.in_transaction():
-                    conn.rollback()
-                if not conn.invalidated and driver.in_transaction:
-                    driver.execute("ROLLBACK")
                 if conn.invalidated or conn.closed:  # a broken connection is not kept for the next writer
                     conn.close()
                     self._writer = None
                 raise
+        finally:
+            self._write_lock.release()
 
     def _close_writer(self) -> None:
         if self._write_lock is None:
@@ -103,10 +102,6 @@ class Database:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
-
-    def writer_busy(self) -> bool:
-        """Whether a thread of this process holds the SQLite write lock now (always False on PostgreSQL)."""
-        return self._write_lock is not None and self._write_lock.locked()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -126,7 +121,7 @@ class Database:
         """SQLite file: copy the WAL back into the database from a thread of its own, not in commits.
 
         SQLite's automatic checkpoint runs inside whichever commit crosses 1,000 WAL pages, with an
-        fsync, on the thread that commits: on the server that is the event loop (about 40 us per
+        fsync, on the thread that commits: on the server that is the event loop (a little on every
         message on average, and a stall of milliseconds every couple of hundred messages). Servers
         call this; short-lived commands (migrate, import) keep SQLite's default. No-op elsewhere.
         """
@@ -145,6 +140,27 @@ class Database:
         self._close_writer()
         self.engine.dispose()
         self._reader.dispose()
+
+
+class WriterBusy(Exception):
+    """The SQLite write lock is not free right now (Database.begin(wait=False)); nothing was done."""
+
+
+def _begin_writer(conn: Connection, wait: bool) -> RootTransaction:
+    """BEGIN IMMEDIATE on the held writer through SQLAlchemy; without waiting for another process's
+    write lock unless `wait` (SQLite's busy handler would sleep on the calling thread: the event loop's)."""
+    if wait:
+        return conn.begin()
+    driver = conn.connection.driver_connection
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        return conn.begin()
+    except OperationalError as e:
+        if getattr(e.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+            raise WriterBusy() from e
+        raise
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 class _Checkpointer(threading.Thread):
@@ -178,7 +194,7 @@ class _SQLiteWriter(SQLiteDialect_pysqlite):
     never deadlock upgrading a read lock.
 
     A dialect rather than SQLAlchemy's "begin" event recipe: any Connection event listener makes
-    every statement go through four event dispatches, 13 % of a message's CPU (bench/).
+    every statement go through four event dispatches (their cost: bench/README.md).
     """
 
     supports_statement_cache = True  # a subclass must say so, or SQLAlchemy compiles every statement anew
@@ -186,9 +202,7 @@ class _SQLiteWriter(SQLiteDialect_pysqlite):
 
     def do_begin(self, dbapi_connection) -> None:
         # isolation_level None (set on connect) keeps the driver from starting transactions itself.
-        # Database.begin() may have begun one on the driver already (the held writer connection).
-        if not dbapi_connection.in_transaction:
-            dbapi_connection.execute(self.begin_sql)
+        dbapi_connection.execute(self.begin_sql)
 
 
 class _SQLiteReader(_SQLiteWriter):
@@ -219,12 +233,27 @@ def _make_engine(url: str, pool_size: int, *, read_only: bool = False, pragmas: 
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         for name, value in (pragmas or {}).items():
             cur.execute(f"PRAGMA {name}={value}")
         cur.close()
 
     return engine
+
+
+@contextmanager
+def savepoint(conn: Connection, *, undo_on: type[BaseException]) -> Iterator[None]:
+    """A savepoint that `undo_on` rolls back to (and is raised on); any other error leaves it to the
+    enclosing transaction, which rolls back whole. Plain SQL on the driver, like the per-message statements
+    (storage/prepared.py): SQLAlchemy's begin_nested() compiles its SAVEPOINT and RELEASE anew every time."""
+    run_plain(conn, "SAVEPOINT command")
+    try:
+        yield
+    except undo_on:
+        run_plain(conn, "ROLLBACK TO SAVEPOINT command")
+        run_plain(conn, "RELEASE SAVEPOINT command")
+        raise
+    run_plain(conn, "RELEASE SAVEPOINT command")
 
 
 def mask_url(url: str) -> str:

@@ -3,11 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import UniqueConstraint, bindparam, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-from storage.prepared import Prepared, integrity_error
+from storage.prepared import Prepared
 from storage.tables import inbound_messages
+
+DEDUPE = "uq_inbound_messages_channel_msg"
+_DEDUPE_COLUMNS = next(
+    c.columns.keys() for c in inbound_messages.constraints if isinstance(c, UniqueConstraint) and c.name == DEDUPE
+)
+# SQLite names no constraint in its error, only the columns of the unique index that said no.
+_SQLITE_DEDUPE = "UNIQUE constraint failed: " + ", ".join(f"inbound_messages.{c}" for c in _DEDUPE_COLUMNS)
 
 _RECORDED = (
     "channel", "msg_id", "group_id", "sender_id", "kind", "event", "inviter_id", "is_command", "command", "received_at",
@@ -42,7 +50,8 @@ def record_inbound(
     inviter_id: str | None = None,
 ) -> int:
     """Insert first: the unique (channel, msg_id) makes a concurrent copy wait for this transaction
-    and then fail, so a message is acted on once however many copies arrive at the same time."""
+    and then fail, so a message is acted on once however many copies arrive at the same time.
+    Raises DuplicateMessage for such a copy; any other database error as SQLAlchemy raises it."""
     try:
         return _INSERT.returned(
             conn,
@@ -59,15 +68,26 @@ def record_inbound(
                 "received_at": received_at,
             },
         )
-    except integrity_error(conn) as exc:
+    except IntegrityError as exc:
+        if not _is_dedupe(exc):
+            raise  # another constraint said no: an error like any other, not a repeat of this message
         raise DuplicateMessage(msg_id) from exc
 
 
-def save_reply(conn: Connection, row_id: int, texts: list[str]) -> None:
-    _SAVE_REPLY.rowcount(conn, {"row_id": row_id, "reply": texts})
+def _is_dedupe(error: IntegrityError) -> bool:
+    """Whether the dedupe record's unique constraint (channel, msg_id) is what refused the insert."""
+    diag = getattr(error.orig, "diag", None)  # psycopg names the constraint
+    if diag is not None:
+        return diag.constraint_name == DEDUPE
+    return str(error.orig) == _SQLITE_DEDUPE
 
 
-def stored_reply(conn: Connection, channel: str, msg_id: str) -> list[str] | None:
+def save_reply(conn: Connection, row_id: int, reply: list) -> None:
+    """`reply`: the texts answered, possibly followed by one JSON object describing them (handlers' Reply.stored)."""
+    _SAVE_REPLY.rowcount(conn, {"row_id": row_id, "reply": reply})
+
+
+def stored_reply(conn: Connection, channel: str, msg_id: str) -> list | None:
     row = conn.execute(
         select(inbound_messages.c.reply).where(
             inbound_messages.c.channel == channel, inbound_messages.c.msg_id == msg_id

@@ -3,19 +3,21 @@ dispatchers claim due rows under a lease, within each target's send budget, and 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage.tables import groups, outbox, target_rates
+from storage.webchat import record_pushes
 
 RATE_PER_WINDOW = 20  # messages per target …
 RATE_WINDOW = timedelta(minutes=1)  # … per window
 NO_TARGET_RECHECK = timedelta(minutes=1)  # a group without a push target is looked at again this often
+NO_TARGET = "no push target"  # last_error of a row held because its group has none
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def _free(now: datetime):
 class Batch:
     claimed: list[Claimed]
     looked_at: int  # due rows seen; 0: nothing is due now
+    recorded: int = 0  # rows for a "web" target, delivered inside the claim (recorded for the group's page)
+    unrouted: list[tuple[int, str]] = field(default_factory=list)  # (id, group) first found with no push target
 
 
 def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int = 100) -> Batch:
@@ -79,7 +83,8 @@ def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int
     on SQLite the write transaction is already exclusive.
     """
     query = (
-        select(outbox.c.id, outbox.c.group_id, outbox.c.delivery_id, outbox.c.text, outbox.c.attempts, groups.c.push_target)
+        select(outbox.c.id, outbox.c.group_id, outbox.c.delivery_id, outbox.c.text, outbox.c.attempts, groups.c.push_target,
+               outbox.c.last_error)
         .select_from(outbox.outerjoin(groups, groups.c.group_id == outbox.c.group_id))
         .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now, _free(now))
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
@@ -90,15 +95,19 @@ def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int
     rows = conn.execute(query).all()
 
     by_target: dict[str, list] = {}
-    held: list[int] = []
+    held: list = []
+    web: list = []
     for row in rows:
         target = row.push_target
         if isinstance(target, dict) and target.get("url") and target.get("kind") in ("bridge", "wecom_robot"):
             by_target.setdefault(target["url"], []).append(row)
+        elif isinstance(target, dict) and target.get("kind") == "web":
+            web.append(row)
         else:
-            held.append(row.id)
-    if held:
-        conn.execute(update(outbox).where(outbox.c.id.in_(held)).values(next_attempt_at=now + NO_TARGET_RECHECK))
+            held.append(row)
+    if held:  # the reason shows in the admin outbox; not a try, so attempts stay as they are
+        conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in held]))
+                     .values(next_attempt_at=now + NO_TARGET_RECHECK, last_error=NO_TARGET))
 
     claimed: list[Claimed] = []
     for url in sorted(by_target):  # one lock order for target rows: no deadlock between claimers
@@ -119,7 +128,22 @@ def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int
             Claimed(r.id, r.group_id, r.delivery_id, r.text, r.attempts, dict(r.push_target), lease_until)
             for r in go if r.id in got
         ]
-    return Batch(claimed, len(rows))
+    recorded = _deliver_to_web(conn, web, now) if web else 0
+    unrouted = [(r.id, r.group_id) for r in held if r.last_error != NO_TARGET]
+    return Batch(claimed, len(rows), recorded, unrouted)
+
+
+def _deliver_to_web(conn: Connection, rows: list, now: datetime) -> int:
+    """A "web" target is the group's /chat page: recording the message for it is the delivery, so it
+    happens here, in the transaction that holds the rows (locked on PostgreSQL, the one writer on
+    SQLite), together with marking them sent: both commit or neither, and a message shows once.
+    No send budget: nothing leaves the database."""
+    record_pushes(conn, [(r.group_id, r.delivery_id, r.text) for r in rows], now)
+    return conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_([r.id for r in rows]), outbox.c.status == "pending", _free(now))
+        .values(status="sent", attempts=outbox.c.attempts + 1, sent_at=now, claimed_until=None, last_error=None)
+    ).rowcount
 
 
 def take_budget(conn: Connection, target: str, want: int, now: datetime) -> tuple[int, datetime]:
@@ -206,3 +230,8 @@ def list_outbox(conn: Connection, *, status: str | None = None, group_id: str | 
         q = q.where(outbox.c.group_id == group_id)
     rows = conn.execute(q.order_by(outbox.c.id.desc()).limit(limit).offset(offset)).mappings()
     return [dict(r) for r in rows]
+
+
+def status_counts(conn: Connection) -> dict[str, int]:
+    """How many outbox rows are in each status (for /metrics)."""
+    return dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())

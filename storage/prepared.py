@@ -1,21 +1,25 @@
 """Statements of the per-message path, compiled once per dialect and run on the driver's cursor.
 
-SQLAlchemy's Connection.execute costs ~35 us of Python per statement on top of the driver (execution
-context, cache lookup, result wrapping), several times what SQLite takes to run a short statement;
-a chat message runs four to seven of them (bench/bridge_throughput.py). A `Prepared` keeps the Core
-statement as the single source of its SQL, compiles it once per dialect, and converts values with
-the column types' own bind and result processors, so UTCDateTime, JSON and Boolean behave exactly
-as they do through Connection.execute. It runs inside the caller's transaction (same connection).
+SQLAlchemy's Connection.execute adds an execution context, a cache lookup and result wrapping to every
+statement, several times what SQLite takes to run a short one, and a chat message runs four to seven
+(bench/README.md has the figures). A `Prepared` keeps the Core statement as the single source of its
+SQL, compiles it once per dialect class, and converts values with the column types' own bind and result
+processors, so UTCDateTime, JSON and Boolean behave exactly as they do through Connection.execute. It
+runs inside the caller's transaction (same connection).
 
-What it does not do, on purpose: Python-side column defaults (name every value), expanding IN
-parameters, and wrapping driver errors (callers catch `integrity_error(conn)` for constraint
-violations; anything else propagates and rolls the unit of work back as usual).
+It behaves as Connection.execute would where a caller can tell: a driver error is raised as SQLAlchemy
+raises it (`sqlalchemy.exc.IntegrityError`, `OperationalError`, … with the driver's error as `.orig`),
+and a lost connection is invalidated, so the pool never hands it out again. What it refuses, when the
+statement is prepared rather than when it runs: expanding IN parameters, and an INSERT or UPDATE that
+leaves out a column whose table declares a Python-side default (`default=` / `onupdate=`), which only
+SQLAlchemy's execution context would fill in. Name every such value instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.expression import Executable
 
@@ -34,21 +38,25 @@ class Prepared:
 
     def __init__(self, statement: Executable):
         self.statement = statement
-        self._plans: dict[str, _Plan] = {}
+        # Keyed by the dialect's class, not its name: two PostgreSQL drivers render and convert differently.
+        self._plans: dict[type, _Plan] = {}
+        _check(statement)  # refuse what cannot run right now, not at the first message
 
     def _run(self, conn: Connection, params: dict[str, Any]):
         dialect = conn.dialect
-        plan = self._plans.get(dialect.name)
+        plan = self._plans.get(type(dialect))
         if plan is None:
-            plan = self._plans[dialect.name] = _compile(self.statement, dialect)
+            plan = self._plans[type(dialect)] = _compile(self.statement, dialect)
         if plan.fixed or plan.bind:
             params = {**plan.fixed, **params}  # a copy: the caller's values stay as given
             for name, process in plan.bind:
                 params[name] = process(params[name])
         driver = conn.connection.driver_connection  # sqlite3's and psycopg's connections both execute()
-        if plan.names is None:
-            return plan, driver.execute(plan.sql, params)
-        return plan, driver.execute(plan.sql, [params[n] for n in plan.names])
+        args = params if plan.names is None else [params[n] for n in plan.names]
+        try:
+            return plan, driver.execute(plan.sql, args)
+        except dialect.loaded_dbapi.Error as e:
+            raise _as_sqlalchemy(conn, e, plan.sql, args) from e
 
     def all(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
         plan, cursor = self._run(conn, params)
@@ -81,19 +89,49 @@ class Prepared:
         return count
 
 
-def integrity_error(conn: Connection) -> type[Exception]:
-    """The driver's IntegrityError (sqlite3's or psycopg's): a unique or check constraint said no."""
-    return conn.dialect.loaded_dbapi.IntegrityError
+def run_plain(conn: Connection, sql: str) -> None:
+    """A statement with no parameters and no result (SAVEPOINT, RELEASE …) on the driver, errors as SQLAlchemy's."""
+    try:
+        conn.connection.driver_connection.execute(sql).close()
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise _as_sqlalchemy(conn, e, sql, ()) from e
+
+
+def _as_sqlalchemy(conn: Connection, error: Exception, sql: str, params: Any) -> BaseException:
+    """The exception Connection.execute would raise for this driver error; a lost connection is invalidated."""
+    dialect = conn.dialect
+    disconnect = dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
+    if disconnect and not conn.invalidated:
+        conn.invalidate(error)
+    return exc.DBAPIError.instance(
+        sql, params, error, dialect.loaded_dbapi.Error, connection_invalidated=disconnect, dialect=dialect,
+    )
+
+
+def _check(statement: Executable) -> None:
+    """Compiled for the statement's own default dialect: what no dialect could run raises here."""
+    _refuse(statement.compile())
+
+
+def _refuse(compiled) -> None:
+    for param in compiled.bind_names:
+        if param.expanding:
+            raise ValueError("Prepared does not expand IN parameters")
+    defaulted = [*getattr(compiled, "insert_prefetch", ()), *getattr(compiled, "update_prefetch", ())]
+    if defaulted:
+        raise ValueError(
+            "Prepared runs no Python-side column defaults; give a value for "
+            + ", ".join(f"{c.table.name}.{c.name}" for c in defaulted)
+        )
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Plan:
     compiled = statement.compile(dialect=dialect)
+    _refuse(compiled)
     if getattr(compiled, "escaped_bind_names", None):
         raise ValueError("Prepared needs plain bind names")
     bind, fixed = {}, {}
     for param, name in compiled.bind_names.items():  # each bind parameter and the name it got in the SQL
-        if param.expanding:
-            raise ValueError("Prepared does not expand IN parameters")
         if not param.required:
             fixed[name] = param.effective_value
         process = param.type.dialect_impl(dialect).bind_processor(dialect)

@@ -61,6 +61,15 @@ products = Table(
     CheckConstraint("price_fen > 0", name="price_positive"),
 )
 
+# Product search's text indexes are made by migration 0007 outside this metadata (SQLite FTS5 tables
+# with their triggers, PostgreSQL GIN expression indexes): schema comparisons skip these names.
+SEARCH_INDEX_PREFIXES = ("product_trigrams", "product_chars", "search_positions", "ix_products_search_")
+
+
+def made_outside_metadata(name: str | None) -> bool:
+    return bool(name) and name.startswith(SEARCH_INDEX_PREFIXES)
+
+
 # The product's quantity ladder: from min_qty pieces every piece costs price_fen.
 product_tiers = Table(
     "product_tiers",
@@ -80,7 +89,7 @@ groups = Table(
     Column("group_id", String(128), primary_key=True),
     Column("name", String(200), nullable=True),
     Column("owners", JSON, nullable=False, default=list),  # sender ids
-    Column("push_target", JSON, nullable=True),  # {"kind": "bridge"|"wecom_robot", "url": …}
+    Column("push_target", JSON, nullable=True),  # {"kind": "bridge"|"wecom_robot", "url": …} or {"kind": "web"}
     Column("nudge_after_hours", Integer, nullable=True),  # None: never nudge
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_nudge_at", UTCDateTime, nullable=True),
@@ -137,10 +146,51 @@ orders = Table(
     Column("groupbuy_id", Integer, ForeignKey("groupbuys.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("cancelled_at", UTCDateTime, nullable=True),
+    # Fulfilment (catalog.fulfilment): confirmed -> collected; collected keeps status "confirmed".
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Column("collected_at", UTCDateTime, nullable=True),
+    Column("pickup_point", String(100), nullable=True),  # the member's choice when confirmed, as text
+    Column("join_no", Integer, nullable=True),  # 跟团号 of a group-buy order
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 Index("ix_orders_group_user", orders.c.group_id, orders.c.user_id)
 Index("ix_orders_group_time", orders.c.group_id, orders.c.created_at)
+Index("ix_orders_group_status", orders.c.group_id, orders.c.status)
+
+# ---- fulfilment: pickup points, members' choices, export links ---------------------------------
+
+pickup_points = Table(
+    "pickup_points",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("group_id", "name", name="uq_pickup_points_group_name"),
+)
+
+# A member's chosen pickup point in a group, by name (one of the group's pickup_points).
+member_pickups = Table(
+    "member_pickups",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("pickup_point", String(100), nullable=False),
+    Column("chosen_at", UTCDateTime, nullable=False),
+)
+
+# A spreadsheet link sent into a chat (导出): only the SHA-256 of its token is kept.
+export_links = Table(
+    "export_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("group_id", String(128), nullable=False),
+    Column("groupbuy_id", Integer, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
 
 # ---- flash deals -----------------------------------------------------------------------------
 
@@ -178,6 +228,8 @@ groupbuys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("settled_at", UTCDateTime, nullable=True),
     Column("reminded_at", UTCDateTime, nullable=True),  # the one-hour-left reminder went out
+    # The language it was opened in ("zh" | "en"): its announcement and reminder speak it.
+    Column("lang", String(8), nullable=False, server_default="zh"),
 )
 Index("ix_groupbuys_status_deadline", groupbuys.c.status, groupbuys.c.deadline)
 Index("ix_groupbuys_group", groupbuys.c.group_id, groupbuys.c.status)
@@ -266,4 +318,34 @@ target_rates = Table(
     Column("window_start", UTCDateTime, nullable=False),
     Column("sent_in_window", Integer, nullable=False, default=0),
     Column("blocked_until", UTCDateTime, nullable=True),  # rate-limited by the receiver
+)
+
+# ---- the web group chat (/chat) -------------------------------------------------------------------
+
+# What the page shows: what was typed there, the bot's replies, and what the group was sent through the
+# outbox (its push target kind "web"). `seq` counts per group and is given out under web_chat_seqs' row
+# lock, so rows of a group become visible in seq order and a page that polls "seq > N" misses none.
+web_chat_messages = Table(
+    "web_chat_messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("group_id", String(128), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # said | reply | push
+    Column("sender_id", String(128), nullable=True),  # said: who typed it
+    Column("sender_name", String(200), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("reply_to", BigInteger, nullable=True),  # reply: the seq of the message it answers
+    Column("client_msg_id", String(64), nullable=True),  # said: the page's id of it (dedupe)
+    Column("delivery_id", String(64), nullable=True, unique=True),  # push: the outbox row's
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("group_id", "seq", name="uq_web_chat_messages_group_seq"),
+    UniqueConstraint("group_id", "client_msg_id", name="uq_web_chat_messages_group_client_msg"),
+)
+
+web_chat_seqs = Table(
+    "web_chat_seqs",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
 )

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 
 from helpers import signed_bridge_post
+from storage.migrate import alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +43,8 @@ def test_migrate_is_safe_to_run_twice(tmp_path):
     env = {"TUANBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     first, second = tuanbot("migrate", env=env), tuanbot("migrate", env=env)
     assert first.returncode == 0 and second.returncode == 0
-    assert "(head)" in second.stdout
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert f"at revision {head} (head)" in second.stdout
 
 
 def test_chat_console_browses_orders_and_cancels(tmp_path):
@@ -54,6 +57,15 @@ def test_chat_console_browses_orders_and_cancels(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "A12 潮流男鞋 ¥199.00" in r.stdout
     assert "单价 ¥189.00" in r.stdout and "D1" in r.stdout and "已取消订单 D1" in r.stdout
+
+
+def test_chat_console_reads_lines_as_the_group_would_unless_told_to_mention(tmp_path):
+    env = {"TUANBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    talk = tuanbot("chat", "--group", "g1", "--user", "u1", "--name", "张阿姨", env=env, input="大家好\n我的订单\n")
+    assert talk.returncode == 0, talk.stderr
+    assert talk.stdout.strip() == "@张阿姨 你在本群还没有订单。"  # the talk got no answer
+    addressed = tuanbot("chat", "--group", "g1", "--user", "u1", "--mention", env=env, input="大家好\n")
+    assert addressed.stdout.strip() == "@张阿姨 我是团购助手，发送“帮助”看看我能做什么。"  # the name was kept
 
 
 def _free_port() -> int:

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.settings import load_settings
-from catalog.groupbuys import due_groupbuys, events, groupbuy_progress, settle_groupbuy
+from catalog.groupbuys import due_groupbuys, events, groupbuy_progress
+from handlers.announcements import settle_groupbuy
 from handlers.when import WhenError, parse_when
 from helpers import SHANGHAI, T0, Chat, add_product, make_message
 from pricing.groupbuy import PriceRuleError, parse_tiers
@@ -59,7 +60,7 @@ def test_chat_walkthrough_open_join_three_ways_progress_and_close(chat, db):
 
     closed = chat.send("结束 1", **OWNER)
     assert "成团" in closed and "¥150.00/件" in closed
-    assert "1. amy ×1 ¥150.00 D1" in closed and "2. bob ×2 ¥300.00 D2" in closed
+    assert "1. amy ×1 ¥150.00 跟团号 1（D1）" in closed and "2. bob ×2 ¥300.00 跟团号 2（D2）" in closed
     placed = confirmed_orders(db)
     assert [(o["user_id"], o["quantity"], o["unit_price_fen"], o["total_fen"]) for o in placed] == [
         ("amy", 1, 15000, 15000), ("bob", 2, 15000, 30000), ("cat", 1, 15000, 15000)]

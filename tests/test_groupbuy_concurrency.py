@@ -3,7 +3,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from catalog.groupbuys import NotParticipating, join_groupbuy, leave_groupbuy, settle_groupbuy
+from catalog.groupbuys import NotParticipating, join_groupbuy, leave_groupbuy
+from handlers.announcements import settle_groupbuy
 from catalog.orders import OutOfStock
 from helpers import add_product
 from storage.tables import groupbuy_events, groupbuy_participants, groupbuys, orders, products

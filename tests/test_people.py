@@ -142,3 +142,36 @@ async def test_bridge_names_reach_settlement_stats_and_the_admin_api(db, clock):
         await say("m5", "u1", "张阿姨（团长助理）", "我的订单")
         rows = (await http.get("/admin/orders", headers=ADMIN_AUTH, params={"user_id": "u1"})).json()
         assert rows[0]["user_name"] == "张阿姨（团长助理）"  # the latest name wins
+
+
+# ---- 我的订单 with joins; one deal and one group buy per product ------------------------------------
+
+def test_my_orders_lists_open_group_buy_joins_with_join_number_and_current_price(chat, db):
+    add_product(db, stock=100)
+    chat.send("开团 A12 2:150 3:120", **OWNER)
+    chat.send("参团 1 2", user="u2")
+    chat.send("+1", user="u1", sender_name="张阿姨")
+    chat.send("下单 A12", user="u1")
+    lines = chat.send("我的订单", user="u1").splitlines()
+    assert lines[0] == "@张阿姨 你的订单（最近 10 笔）："
+    assert "团购 #1 潮流男鞋 ×1 跟团号 2，当前价 ¥150.00" in lines
+    assert "Group buy #1 潮流男鞋 ×1, join no. 2, current price ¥150.00" in chat.send("orders", user="u1")
+    chat.send("结束 1", **OWNER)  # settled: the join became an order and is no longer listed as a join
+    assert "团购 #1" not in chat.send("我的订单", user="u1")
+
+
+def test_a_second_open_group_buy_on_the_same_product_is_refused_with_the_open_ones_id(chat, db):
+    add_product(db)
+    chat.send("开团 A12 2:150", **OWNER)
+    refused = chat.send("开团 A12 3:140", **OWNER)
+    assert refused == "本群已有 A12 的团购 #1 在进行中。要重开，请先“结束 1”。"
+    assert "团购 #2" in chat.send("开团 A12 3:140", **{**OWNER, "group": "g2"})  # another group may
+    chat.send("结束 1", **OWNER)
+    assert "团购 #3" in chat.send("开团 A12 3:140", **OWNER)
+
+
+def test_a_new_deal_says_it_replaces_the_earlier_one(chat, db):
+    add_product(db)
+    assert "取代" not in chat.send("发布 A12 99", **OWNER)
+    assert "，取代之前的特价 ¥99.00，" in chat.send("发布 A12 150", **OWNER)
+    assert "replacing the earlier deal at ¥150.00" in chat.send("deal A12 120", **OWNER)

@@ -3,8 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from storage.prepared import Prepared, integrity_error
+from storage.prepared import Prepared
 from storage.tables import groups, inbound_messages
 
 T = datetime(2026, 11, 24, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=8)))
@@ -71,14 +72,15 @@ def test_runs_inside_the_callers_transaction(db):
         assert _READ.all(conn, {"channel": "bridge"}) == []
 
 
-def test_a_unique_violation_is_the_drivers_integrity_error_and_rolls_back_cleanly(db):
+def test_a_unique_violation_is_sqlalchemys_integrity_error_and_rolls_back_cleanly(db):
     with db.begin() as conn:
         _INSERT.returned(conn, _row("m1"))
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(IntegrityError) as caught:  # SQLAlchemy's, as Connection.execute would raise
         with db.begin() as conn:
             _INSERT.returned(conn, _row("m2"))
             _INSERT.returned(conn, _row("m1"))
-    assert isinstance(caught.value, integrity_error(conn))
+    assert isinstance(caught.value.orig, db.engine.dialect.loaded_dbapi.IntegrityError)  # the driver's, inside
+    assert "INSERT INTO inbound_messages" in caught.value.statement
     with db.begin() as conn:  # the writer is usable again, and m2 went with the failed unit of work
         _INSERT.returned(conn, _row("m3"))
     with db.read() as conn:
@@ -99,7 +101,21 @@ def test_statements_through_sqlalchemy_and_the_driver_share_one_unit_of_work(db)
         assert [r[0] for r in _READ.all(conn, {"channel": "bridge"})] == ["m2"]
 
 
-def test_in_lists_are_refused_rather_than_run_wrong(db):
-    in_list = Prepared(select(groups.c.group_id).where(groups.c.group_id.in_(bindparam("ids", expanding=True))))
-    with db.read() as conn, pytest.raises(ValueError, match="IN"):
-        in_list.all(conn, {"ids": ["a"]})
+def test_in_lists_are_refused_when_prepared_rather_than_run_wrong():
+    with pytest.raises(ValueError, match="IN"):
+        Prepared(select(groups.c.group_id).where(groups.c.group_id.in_(bindparam("ids", expanding=True))))
+
+
+def test_a_statement_that_leaves_out_a_column_with_a_python_side_default_is_refused_when_prepared():
+    # groups.owners has default=list: only SQLAlchemy's execution context would fill it in.
+    with pytest.raises(ValueError, match="groups.owners"):
+        Prepared(insert(groups).values(group_id=bindparam("g"), created_at=bindparam("t")))
+    Prepared(insert(groups).values(group_id=bindparam("g"), owners=bindparam("o"), created_at=bindparam("t")))
+
+
+def test_plans_are_kept_per_dialect_class_not_per_name(db):
+    # Two drivers of one database share a name ("postgresql") but not how they render and convert.
+    names = Prepared(select(groups.c.group_id))
+    with db.read() as conn:
+        assert names.all(conn, {}) == []
+        assert list(names._plans) == [type(conn.dialect)]

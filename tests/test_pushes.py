@@ -19,7 +19,8 @@ def test_members_cannot_schedule_pushes(chat):
 
 
 def test_push_create_list_delete_in_chinese(chat):
-    assert chat.send("推送 明天 20:00 今晚上新\n记得来看", role="owner") == "已安排推送 #1：2026-11-25 20:00 发送。"
+    reply = chat.send("推送 明天 20:00 今晚上新\n记得来看", role="owner")
+    assert reply.splitlines()[0] == "已安排推送 #1：2026-11-25 20:00 发送。"
     assert "每天 09:00" in chat.send("推送 每天 09:00 早上好", role="admin")
     listed = chat.send("推送 列表", role="owner")
     assert "#2 每天 09:00（下次 2026-11-25 09:00）：早上好" in listed
@@ -82,7 +83,6 @@ async def test_admin_push_at_and_cron_list_delete(http):
 @pytest.mark.parametrize("body, field", [
     ({"text": "x"}, "at"),
     ({"text": "x", "at": "2026-12-01T20:00:00+08:00", "cron": "0 9 * * *"}, "cron"),
-    ({"text": "x", "at": "2020-01-01T00:00:00+00:00"}, "at"),
     ({"text": "x", "at": "tomorrow"}, "at"),
     ({"text": "x", "cron": "61 9 * * *"}, "cron"),
     ({"text": "x", "cron": "every day"}, "cron"),
@@ -94,6 +94,20 @@ async def test_admin_push_validation_is_422_naming_the_field(http, body, field):
     r = await http.post("/admin/groups/g9/pushes", json=body, headers=AUTH)
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"][:2] == ["body", field]
+    assert (await http.get("/admin/groups/g9/pushes", headers=AUTH)).json() == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("body, field", [
+    ({"text": "x", "at": "2020-01-01T00:00:00+00:00"}, "at"),  # in the past
+    ({"text": "x", "at": "2027-02-30T09:00:00"}, "at"),  # no such day
+    ({"text": "x", "cron": "0 9 * * 5-3"}, "cron"),  # a range written backwards
+    ({"text": "x", "cron": "0 0 30 2 *"}, "cron"),  # never fires
+])
+async def test_admin_push_well_formed_but_unusable_is_409_naming_the_field(http, body, field):
+    r = await http.post("/admin/groups/g9/pushes", json=body, headers=AUTH)
+    assert r.status_code == 409
+    assert r.json()["detail"][0]["loc"] == ["body", field]
     assert (await http.get("/admin/groups/g9/pushes", headers=AUTH)).json() == []
 
 

@@ -5,7 +5,8 @@ import hmac
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from bot.admin import groupbuys, groups, orders, outbox, products, pushes, stats
+from bot.admin import fulfilment, groupbuys, groups, orders, outbox, products, pushes, stats
+from bot.admin.schemas import errors
 
 
 def make_router(settings) -> APIRouter:
@@ -17,7 +18,8 @@ def make_router(settings) -> APIRouter:
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
-    router = APIRouter(prefix="/admin", dependencies=[Depends(authorized)])
-    for module in (products, groups, orders, groupbuys, pushes, outbox, stats):
+    # Every admin call may answer these: no or a wrong token, the API switched off, a body over 1 MiB.
+    router = APIRouter(prefix="/admin", dependencies=[Depends(authorized)], responses=errors(401, 404, 413))
+    for module in (products, groups, orders, groupbuys, pushes, outbox, stats, fulfilment):
         router.include_router(module.router)
     return router

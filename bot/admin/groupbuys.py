@@ -5,7 +5,8 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from bot.admin.common import db
+from bot.admin.common import Limit, Offset, db
+from bot.admin.schemas import EventOut, GroupBuyDetail, GroupBuyOut, errors
 from catalog.groupbuys import MAX_ID, events, get_groupbuy, list_groupbuys, participants
 
 router = APIRouter(tags=["groupbuys"])
@@ -13,20 +14,20 @@ router = APIRouter(tags=["groupbuys"])
 GroupBuyId = Path(..., ge=1, le=MAX_ID)
 
 
-@router.get("/groupbuys")
+@router.get("/groupbuys", response_model=list[GroupBuyOut], responses=errors(422))
 def groupbuys(
     request: Request,
-    group_id: str | None = None,
+    group_id: str | None = Query(None, max_length=128),
     status: Literal["open", "succeeded", "failed"] | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: int = Limit,
+    offset: int = Offset,
 ):
     with db(request).read() as conn:
         found = list_groupbuys(conn, group_id=group_id or None, status=status, limit=limit, offset=offset)
     return [gb.to_json() for gb in found]
 
 
-@router.get("/groupbuys/{groupbuy_id}")
+@router.get("/groupbuys/{groupbuy_id}", response_model=GroupBuyDetail, responses=errors(404, 422))
 def groupbuy(request: Request, groupbuy_id: int = GroupBuyId):
     """The list shape plus the product name, the final price, who opened it, and `members`
     (`participants` stays the count, as in the list)."""
@@ -46,7 +47,7 @@ def groupbuy(request: Request, groupbuy_id: int = GroupBuyId):
     }
 
 
-@router.get("/groupbuys/{groupbuy_id}/events")
+@router.get("/groupbuys/{groupbuy_id}/events", response_model=list[EventOut], responses=errors(404, 422))
 def groupbuy_events(request: Request, groupbuy_id: int = GroupBuyId):
     with db(request).read() as conn:
         if get_groupbuy(conn, groupbuy_id) is None:

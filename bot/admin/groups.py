@@ -1,66 +1,69 @@
 """Admin: a group's settings (owners, push target, nudging) and its counts."""
 from __future__ import annotations
 
-from typing import Literal
+from fastapi import APIRouter, HTTPException, Path, Request
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
-from sqlalchemy import func, select
-
-from bot.admin.common import db, now
-from catalog.groups import get_group, put_group
-from storage.tables import groupbuys, inbound_messages, orders
+from bot.admin.common import db, field_error, now
+from bot.admin.schemas import GroupFields, GroupOut, errors
+from catalog.groups import get_group, group_counts, put_group
+from catalog.pickups import BadPickupName, list_points, replace_points
 
 router = APIRouter(tags=["groups"])
 
-
-class PushTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["bridge", "wecom_robot"]
-    url: HttpUrl
+GroupId = Path(..., min_length=1, max_length=128)
 
 
-class GroupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=200)
-    owners: list[str] = Field(default_factory=list, max_length=100)
-    push_target: PushTarget | None = None
-    nudge_after_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+def _fields(body: GroupFields, *, given_only: bool) -> dict:
+    """The stored form of the body's fields: all of them (PUT) or only those given (PATCH)."""
+    fields = body.model_dump(exclude_unset=given_only)
+    fields.pop("pickup_points", None)  # a table of their own: _pickup_points
+    if "owners" in fields:
+        fields["owners"] = [o.strip() for o in fields["owners"] if o.strip()]
+    return fields
 
 
-@router.put("/groups/{group_id}")
-def put(request: Request, group_id: str, body: GroupIn):
-    if not 1 <= len(group_id) <= 128:
-        raise HTTPException(422, [{"loc": ["path", "group_id"], "msg": "1 to 128 characters", "type": "value_error"}])
-    fields = {
-        "name": body.name,
-        "owners": [o.strip() for o in body.owners if o.strip()],
-        "push_target": None if body.push_target is None else {"kind": body.push_target.kind, "url": str(body.push_target.url)},
-        "nudge_after_hours": body.nudge_after_hours,
-    }
+@router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 422))
+def put(request: Request, body: GroupFields, group_id: str = GroupId):
+    """Creates the group or replaces ALL its settings: a field left out is reset to its default
+    (no name, no owners, no push target, no nudging). To change some fields only, use PATCH."""
     with db(request).begin() as conn:
-        group = put_group(conn, group_id, fields, now(request))
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
+        group = put_group(conn, group_id, _fields(body, given_only=False), now(request))
+        _pickup_points(conn, group_id, body, now(request))
+        return _shown(conn, group)
 
 
-@router.get("/groups/{group_id}")
-def read(request: Request, group_id: str):
+@router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 404, 422))
+def patch(request: Request, body: GroupFields, group_id: str = GroupId):
+    """Changes only the fields given; the others stay as they are. A group not seen yet: 404
+    (PUT creates one)."""
+    with db(request).begin() as conn:
+        if get_group(conn, group_id) is None:
+            raise HTTPException(404, f"no group {group_id}")
+        group = put_group(conn, group_id, _fields(body, given_only=True), now(request))
+        _pickup_points(conn, group_id, body, now(request))
+        return _shown(conn, group)
+
+
+@router.get("/groups/{group_id}", response_model=GroupOut, responses=errors(404, 422))
+def read(request: Request, group_id: str = GroupId):
     with db(request).read() as conn:
         group = get_group(conn, group_id)
         if group is None:
             raise HTTPException(404, f"no group {group_id}")
-        return {**group.to_json(), "counts": _counts(conn, group_id)}
+        return _shown(conn, group)
 
 
-def _counts(conn, group_id: str) -> dict[str, int]:
-    texts = select(func.count(), func.count(func.distinct(inbound_messages.c.sender_id))).where(
-        inbound_messages.c.group_id == group_id, inbound_messages.c.kind == "text"
-    )
-    messages, members = conn.execute(texts).one()
-    n_orders = conn.execute(
-        select(func.count()).select_from(orders).where(orders.c.group_id == group_id, orders.c.status != "cancelled")
-    ).scalar_one()
-    open_gbs = conn.execute(
-        select(func.count()).select_from(groupbuys).where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open")
-    ).scalar_one()
-    return {"messages": messages, "members": members, "orders": n_orders, "open_groupbuys": open_gbs}
+def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
+    """Given: the group's whole list, in order. Left out (PUT too): as they are, since owners keep
+    them in chat as well and a PUT of the other settings must not wipe them and members' choices."""
+    if body.pickup_points is None:
+        return
+    try:
+        replace_points(conn, group_id, body.pickup_points, when)
+    except BadPickupName:
+        raise field_error("pickup_points", "names of 1 to 100 characters, at most 50 of them") from None
+
+
+def _shown(conn, group) -> dict:
+    return {**group.to_json(), "pickup_points": list_points(conn, group.group_id), "counts": group_counts(conn, group.group_id)}
+

@@ -1,16 +1,16 @@
-"""Admin: create, read and patch products (SPEC sections 4 and 5)."""
+"""Admin: list, create, read and patch products."""
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, HTTPException, Query, Request
 
-from fastapi import APIRouter, Body, HTTPException, Request
-
-from bot.admin.common import db, field_error, now
+from bot.admin.common import Limit, Offset, db, field_error, now
+from bot.admin.schemas import ProductIn, ProductOut, ProductPatch, errors
 from catalog.products import (
     DuplicateCode,
     ProductError,
     create_product,
     get_product,
+    list_products,
     normalize_code,
     update_product,
     validate_product,
@@ -18,19 +18,33 @@ from catalog.products import (
 
 router = APIRouter(tags=["products"])
 
-_EXAMPLE = {
-    "code": "A12", "name": "潮流男鞋", "description": "…", "category": "鞋", "price_fen": 19900,
-    "market_price_fen": 39900, "stock": 3000, "active": True,
-    "tiers": [{"min_qty": 2, "price_fen": 18900}, {"min_qty": 5, "price_fen": 16900}],
-}
+
+def _refusal(e: ProductError) -> HTTPException:
+    """The body's shape was checked by its schema; what validate_product still refuses is a rule
+    between fields (the ladder against the price, against itself): a conflict, 409, naming the field."""
+    return field_error(e.field, e.message, status=409)
 
 
-@router.post("/products", status_code=201)
-def create(request: Request, body: dict[str, Any] = Body(..., examples=[_EXAMPLE])):
+@router.get("/products", response_model=list[ProductOut], responses=errors(422))
+def index(
+    request: Request,
+    q: str = Query("", max_length=100, description="code, name, category or description contains this"),
+    active: bool | None = Query(None, description="only active (true) or inactive (false) products"),
+    limit: int = Limit,
+    offset: int = Offset,
+):
+    """Products by code, each with its `stock` and ladder."""
+    with db(request).read() as conn:
+        return [p.to_json() for p in list_products(conn, q, active=active, limit=limit, offset=offset)]
+
+
+@router.post("/products", status_code=201, response_model=ProductOut, responses=errors(400, 409, 422))
+def create(request: Request, body: ProductIn):
+    """A new product; the same code again (in any case): 409."""
     try:
-        data = validate_product(body)
+        data = validate_product(body.model_dump(exclude_unset=True))
     except ProductError as e:
-        raise field_error(e.field, e.message) from None
+        raise _refusal(e) from None
     try:
         with db(request).begin() as conn:
             return create_product(conn, data, now(request)).to_json()
@@ -38,7 +52,7 @@ def create(request: Request, body: dict[str, Any] = Body(..., examples=[_EXAMPLE
         raise HTTPException(409, f"a product with code {data['code']} exists") from None
 
 
-@router.get("/products/{code}")
+@router.get("/products/{code}", response_model=ProductOut, responses=errors(404))
 def read(request: Request, code: str):
     with db(request).read() as conn:
         p = get_product(conn, code)
@@ -47,20 +61,21 @@ def read(request: Request, code: str):
     return p.to_json()
 
 
-@router.patch("/products/{code}")
-def patch(request: Request, code: str, body: dict[str, Any] = Body(..., examples=[{"stock": 2500, "price_fen": 18900}])):
+@router.patch("/products/{code}", response_model=ProductOut, responses=errors(400, 404, 409, 422))
+def patch(request: Request, code: str, body: ProductPatch):
+    """Only the fields given change."""
+    raw = body.model_dump(exclude_unset=True)
     try:
-        data = validate_product(body, partial=True)
+        data = validate_product(raw, partial=True)
     except ProductError as e:
-        raise field_error(e.field, e.message) from None
+        raise _refusal(e) from None
     if "code" in data and data["code"] != normalize_code(code):
-        raise field_error("code", "cannot be changed")
+        raise field_error("code", "cannot be changed", status=409)
     try:
         with db(request).begin() as conn:
             p = update_product(conn, code, data, now(request))
     except ProductError as e:
-        raise field_error(e.field, e.message) from None
+        raise _refusal(e) from None
     if p is None:
         raise HTTPException(404, f"no product with code {code}")
     return p.to_json()
-

@@ -1,10 +1,11 @@
 """Admin: group health — one group's figures, every group's side by side, members, and the per-day chart."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
-from bot.admin.common import db, now
+from bot.admin.common import Limit, Offset, db, now
+from bot.admin.schemas import EveryGroupStatsOut, GroupStatsOut, MemberOut, errors
 from bot.chart import activity_png
 from catalog.groups import get_group
 from catalog.stats import MAX_DAYS, Window, all_group_stats, daily_series, group_stats, members
@@ -23,8 +24,11 @@ def _known(conn, group_id: str) -> None:
         raise HTTPException(404, f"no group {group_id}")
 
 
-@router.get("/groups/{group_id}/stats")
-def one_group(request: Request, group_id: str, days: int = Days):
+GroupId = Path(..., min_length=1, max_length=128)
+
+
+@router.get("/groups/{group_id}/stats", response_model=GroupStatsOut, responses=errors(404, 422))
+def one_group(request: Request, group_id: str = GroupId, days: int = Days):
     w = Window.last(now(request), days)
     with db(request).read() as conn:
         _known(conn, group_id)
@@ -32,7 +36,7 @@ def one_group(request: Request, group_id: str, days: int = Days):
     return {"group_id": group_id, "days": days, **stats.to_json()}
 
 
-@router.get("/stats")
+@router.get("/stats", response_model=list[EveryGroupStatsOut], responses=errors(422))
 def every_group(request: Request, days: int = Days):
     """One row per group, the quietest first (messages ascending, then orders, then group id)."""
     w = Window.last(now(request), days)
@@ -41,11 +45,8 @@ def every_group(request: Request, days: int = Days):
     return [{"group_id": gid, "name": name, "days": days, **s.to_json()} for gid, name, s in rows]
 
 
-@router.get("/groups/{group_id}/members")
-def group_members(
-    request: Request, group_id: str,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-):
+@router.get("/groups/{group_id}/members", response_model=list[MemberOut], responses=errors(404, 422))
+def group_members(request: Request, group_id: str = GroupId, limit: int = Limit, offset: int = Offset):
     """Everyone seen in the group, most recently seen first: first/last seen, who invited them, how many they invited."""
     with db(request).read() as conn:
         _known(conn, group_id)
@@ -53,8 +54,8 @@ def group_members(
 
 
 @router.get("/groups/{group_id}/chart.png", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
-def chart(request: Request, group_id: str, days: int = Query(30, ge=1, le=MAX_DAYS)):
+            responses={200: {"content": {"image/png": {}}}, **errors(404, 422)})
+def chart(request: Request, group_id: str = GroupId, days: int = Query(30, ge=1, le=MAX_DAYS)):
     """Messages, active members and orders per local day of the last N days (the first and last day partial)."""
     w = Window.last(now(request), days)
     with db(request).read() as conn:

@@ -21,6 +21,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
+from bot.httperrors import errors
 from handlers.context import Message, Reply
 
 # Sync (run in the threadpool) or async (Dispatcher.process_async, which picks where the database work runs).
@@ -52,13 +53,18 @@ def signed_params(request: Request, max_skew_seconds: int) -> tuple[str, str]:
     return timestamp, nonce
 
 
+def signature(token: str, *parts: str) -> str:
+    """WeChat's and WeCom's signature: hex SHA-1 of the token and the parts, sorted and joined."""
+    return hashlib.sha1("".join(sorted((token, *parts))).encode()).hexdigest()
+
+
 def check_signature(given: str | None, token: str, *parts: str) -> None:
     """WeChat's SHA-1 over the sorted parts, compared in constant time.
 
     wechatpy compares with `!=`, which leaks timing, so the check is done here. Bytes,
     because compare_digest refuses a non-ASCII str and a client may send one.
     """
-    expected = hashlib.sha1("".join(sorted((token, *parts))).encode()).hexdigest()
+    expected = signature(token, *parts)
     if given is None or not hmac.compare_digest(expected.encode(), given.encode()):
         raise refuse()
 
@@ -170,7 +176,7 @@ def make_router(settings: Any, process: Process) -> APIRouter:
     crypto = WeChatCrypto(token, settings.wechat_aes_key, appid) if settings.wechat_aes_key and appid else None
     max_skew = settings.wechat_max_skew_seconds
 
-    @router.get("/wechat", response_class=PlainTextResponse)
+    @router.get("/wechat", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **errors(400, 403)})
     async def verify(request: Request) -> Response:
         timestamp, nonce = signed_params(request, max_skew)
         check_signature(request.query_params.get("signature"), token, timestamp, nonce)
@@ -179,7 +185,8 @@ def make_router(settings: Any, process: Process) -> APIRouter:
             raise bad_request()
         return PlainTextResponse(echostr)
 
-    @router.post("/wechat")
+    @router.post("/wechat", response_class=Response, responses={
+        200: {"content": {"application/xml": {}, "text/plain": {}}}, **errors(400, 403, 413)})
     async def receive(request: Request) -> Response:
         query = request.query_params
         timestamp, nonce = signed_params(request, max_skew)

@@ -21,6 +21,7 @@ from bot.channels.wechat import (
     signed_params,
     success,
 )
+from bot.httperrors import errors
 
 
 def make_router(settings: Any, process: Process) -> APIRouter:
@@ -35,7 +36,7 @@ def make_router(settings: Any, process: Process) -> APIRouter:
     crypto = WeChatCrypto(token, aes_key, corpid)
     max_skew = settings.wechat_max_skew_seconds
 
-    @router.get("/wecom", response_class=PlainTextResponse)
+    @router.get("/wecom", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **errors(400, 403)})
     async def verify(request: Request) -> Response:
         timestamp, nonce = signed_params(request, max_skew)
         echostr = request.query_params.get("echostr")
@@ -46,7 +47,8 @@ def make_router(settings: Any, process: Process) -> APIRouter:
         check_signature(request.query_params.get("msg_signature"), token, timestamp, nonce, echostr)
         return PlainTextResponse(decrypt(crypto.key, corpid, echostr))
 
-    @router.post("/wecom")
+    @router.post("/wecom", response_class=Response, responses={
+        200: {"content": {"application/xml": {}, "text/plain": {}}}, **errors(400, 403, 413)})
     async def receive(request: Request) -> Response:
         timestamp, nonce = signed_params(request, max_skew)
         body = await request.body()

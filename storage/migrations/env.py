@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.tables import metadata
+from storage.tables import made_outside_metadata, metadata
 
 config = context.config
 
@@ -13,6 +13,7 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying
         compare_type=True,
+        include_name=lambda name, type_, parent: not made_outside_metadata(name),
     )
     with context.begin_transaction():
         context.run_migrations()

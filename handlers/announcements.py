@@ -1,0 +1,96 @@
+"""What a group hears about its group buys without asking: the settlement announcement and the last-hour
+reminder, in the language the group buy was opened in (the scheduler's jobs and 结束/close use these)."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from catalog import reminders
+from catalog.groupbuys import GroupBuy, Settlement, settle
+from catalog.members import names_of
+from catalog.orders import order_no
+from pricing.groupbuy import PEOPLE, Basis, progress_text
+from pricing.money import fmt
+
+_LISTED_IN_ANNOUNCEMENT = 30  # a settlement announcement names at most this many participants
+
+
+def settle_groupbuy(conn: Connection, groupbuy_id: int, now: datetime) -> str | None:
+    """Settle (catalog.groupbuys.settle) and return the announcement for the group in the group buy's
+    language; None when it was already settled."""
+    done = settle(conn, groupbuy_id, now)
+    return None if done is None else announcement(done, done.gb.lang, settlement_names(conn, done))
+
+
+def settlement_names(conn: Connection, s: Settlement) -> dict[str, str]:
+    """How the group names each participant listed in the announcement."""
+    return names_of(conn, s.gb.group_id, [p.user_id for p, _ in s.orders[:_LISTED_IN_ANNOUNCEMENT]])
+
+
+def remind(conn: Connection, groupbuy_id: int, now: datetime) -> str | None:
+    """Claim the group buy's one reminder and queue it for the group; returns the text, or None when
+    it was reminded already, settled, or is not closing within the hour."""
+    gb = reminders.claim_reminder(conn, groupbuy_id, now)
+    if gb is None:
+        return None
+    text = reminder_text(gb, now)
+    reminders.queue_reminder(conn, gb, text, now)
+    return text
+
+
+def reminder_text(gb: GroupBuy, now: datetime) -> str:
+    """`团购 #3 A12 潮流男鞋 还剩 1 小时，再 2 人降到 ¥79.00。发送“参团 3”加入。`"""
+    minutes = max(1, math.ceil((gb.deadline - now).total_seconds() / 60))
+    progress = progress_text(gb.basis, gb.tiers, gb.reached, gb.lang)
+    if gb.lang == "en":
+        when = "1 hour left" if minutes >= 60 else f"{minutes} {'minute' if minutes == 1 else 'minutes'} left"
+        return f"Group buy #{gb.id} {gb.product_code} {gb.product_name}: {when}, {progress}. Send \"join {gb.id}\" to join."
+    when = "还剩 1 小时" if minutes >= 60 else f"还剩 {minutes} 分钟"
+    return f"团购 #{gb.id} {gb.product_code} {gb.product_name} {when}，{progress}。发送“参团 {gb.id}”加入。"
+
+
+def announcement(s: Settlement, lang: str = "zh", names: dict[str, str] | None = None) -> str:
+    """The group's news of a settled group buy: success lists everyone numbered 1, 2, 3 … by name with
+    their 跟团号 (`1. 张阿姨 ×2 ¥300.00 跟团号 1（D1）`); failure says what the first tier needed."""
+    names = names or {}
+    gb = s.gb
+    en = lang == "en"
+    title = f"#{gb.id} {gb.product_code} {gb.product_name}"
+    counted = _counted(gb, en)
+    if not s.succeeded:
+        first = min(gb.tiers, key=lambda t: t.threshold)
+        need = _amount(gb.basis, first.threshold, en)
+        if en:
+            return (f"Group buy {title} did not succeed: {counted}, the first tier needs {need}. "
+                    "All stock has been returned; no orders were made.")
+        return f"团购 {title} 未成团：{counted}，最低一档要 {need}。库存已全部退回，不产生订单。"
+    price = fmt(gb.final_price_fen)
+    if en:
+        lines = [f"Group buy {title} succeeded! {counted}; everyone pays {price} each. Confirmed orders:"]
+    else:
+        lines = [f"团购 {title} 成团啦！{counted}，每位团员都按 {price}/件 成交。已确认订单："]
+    for i, (p, order_id) in enumerate(s.orders[:_LISTED_IN_ANNOUNCEMENT], 1):
+        total = fmt(gb.final_price_fen * p.quantity)
+        who = names.get(p.user_id) or p.user_id
+        if en:
+            lines.append(f"{i}. {who} ×{p.quantity} {total} join no. {p.join_no} (order {order_no(order_id)})")
+        else:
+            lines.append(f"{i}. {who} ×{p.quantity} {total} 跟团号 {p.join_no}（{order_no(order_id)}）")
+    hidden = len(s.orders) - _LISTED_IN_ANNOUNCEMENT
+    if hidden > 0:
+        lines.append(f"… and {hidden} more" if en else f"……另有 {hidden} 人")
+    return "\n".join(lines)
+
+
+def _amount(basis: Basis, n: int, en: bool) -> str:
+    if basis == PEOPLE:
+        return f"{n} {'person' if n == 1 else 'people'}" if en else f"{n} 人"
+    return f"{n} {'piece' if n == 1 else 'pieces'}" if en else f"{n} 件"
+
+
+def _counted(gb: GroupBuy, en: bool) -> str:
+    if en:
+        return f"{_amount(PEOPLE, gb.participants, True)}, {_amount('quantity', gb.quantity, True)}"
+    return f"{gb.participants} 人 {gb.quantity} 件"

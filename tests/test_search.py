@@ -1,0 +1,173 @@
+"""Product search through the text indexes finds exactly what substring search finds; SQLite and PostgreSQL.
+
+Also: paging with 更多 is unchanged, the indexes follow inserts, updates and imports, migration 0007
+fills them on a database that already has products, and nearest codes come from the indexed set.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+from alembic.script import ScriptDirectory
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+from catalog import search
+from catalog.importer import CSV_COLUMNS, import_file
+from catalog.products import create_product, update_product, validate_product
+from catalog.search import nearest_codes, search_products
+from helpers import T0, add_product
+from storage.db import Database
+from storage.migrate import alembic_config, upgrade
+from storage.tables import products
+
+# CJK, ASCII of both cases, digits, LIKE's wildcards and escape, FTS5's quote, a space.
+ALPHABET = "牛肉干内蒙古茶红绿aAbBkKe19%_\\\" -"
+texts = st.text(alphabet=ALPHABET, min_size=0, max_size=12)
+
+
+class Rollback(Exception):
+    pass
+
+
+def substring_search(rows: list[dict], word: str) -> list[str]:
+    """The definition: active products whose code, name, category or description holds the word, by code."""
+    w = word.strip().lower()
+    hit = [r for r in rows if r["active"] and any(w in r[f].lower() for f in ("code", "name", "category", "description"))]
+    return sorted(r["code"] for r in hit)
+
+
+catalogs = st.lists(
+    st.fixed_dictionaries({
+        "name": texts.filter(lambda s: s.strip()),
+        "category": texts,
+        "description": texts,
+        "active": st.booleans(),
+    }),
+    min_size=1, max_size=8,
+)
+
+
+@st.composite
+def catalog_and_word(draw):
+    rows = draw(catalogs)
+    for i, r in enumerate(rows):
+        r["code"] = f"{draw(st.sampled_from(['A', 'K', 'B1']))}{i}"
+    joined = [r[f] for r in rows for f in ("name", "category", "description")]
+    # Often a piece of some product's text (1 to 4 characters), otherwise any short word.
+    piece = st.sampled_from(joined).flatmap(
+        lambda s: st.integers(0, max(len(s) - 1, 0)).flatmap(lambda i: st.integers(1, 4).map(lambda n: s[i:i + n]))
+    )
+    word = draw(st.one_of(piece, st.text(alphabet=ALPHABET, min_size=1, max_size=4)).filter(lambda w: w.strip()))
+    return rows, word
+
+
+@pytest.mark.parametrize("cap", [search.SQLITE_CANDIDATE_CAP, 1], ids=["index", "walk"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=catalog_and_word())
+def test_search_finds_exactly_what_substring_search_finds(db, monkeypatch, cap, case):
+    rows, word = case
+    monkeypatch.setattr(search, "SQLITE_CANDIDATE_CAP", cap)  # 1: every SQLite search takes the walk
+    try:
+        with db.begin() as conn:
+            if db.is_postgres:  # take the GIN indexes (bitmap scans), not a walk of the table
+                conn.execute(text("SET LOCAL enable_seqscan = off"))
+                conn.execute(text("SET LOCAL enable_indexscan = off"))
+            conn.execute(insert(products), [
+                {**r, "price_fen": 100, "stock": 1, "created_at": T0, "updated_at": T0} for r in rows
+            ])
+            page, more = search_products(conn, word, offset=0, limit=100)
+            assert [p.code for p in page] == substring_search(rows, word) and not more
+            raise Rollback
+    except Rollback:
+        pass
+
+
+@pytest.mark.parametrize("word", ["牛肉", "牛", "beef", "e"])
+def test_browse_pages_with_more_through_the_index(chat, db, word):
+    for i in range(23):
+        add_product(db, code=f"P{22 - i:02d}", name=f"内蒙古牛肉干 beef {i}")
+        add_product(db, code=f"Q{i:02d}", name="龙井茶")
+    first = chat.send(f"商品 {word}")
+    assert [f"P{i:02d}" in first for i in range(11)] == [True] * 10 + [False] and "更多" in first
+    second = chat.send("更多")
+    assert "P10" in second and "P19" in second and "P09" not in second and "P20" not in second
+    third = chat.send("更多")
+    assert "P20" in third and "P22" in third and "Q" not in third and "更多" not in third
+    assert "没有更多商品" in chat.send("更多")
+
+
+def test_the_index_follows_updates_and_imports(db, tmp_path):
+    add_product(db, code="A1", name="内蒙古牛肉干")
+    with db.begin() as conn:
+        update_product(conn, "A1", {"name": "云南红茶"}, T0)
+    with db.read() as conn:
+        assert search_products(conn, "牛肉", offset=0, limit=10)[0] == []
+        assert [p.code for p in search_products(conn, "红茶", offset=0, limit=10)[0]] == ["A1"]
+    csv = tmp_path / "c.csv"
+    header = ",".join(CSV_COLUMNS) + "\n"
+    csv.write_text(header + "A1,四川腊肠,,,10,,1,true,\nB2,潮汕鱼丸,,,10,,1,true,\n", encoding="utf-8")
+    import_file(db, csv, T0)
+    with db.read() as conn:
+        assert search_products(conn, "红茶", offset=0, limit=10)[0] == []
+        assert [p.code for p in search_products(conn, "腊", offset=0, limit=10)[0]] == ["A1"]
+        assert [p.code for p in search_products(conn, "鱼丸", offset=0, limit=10)[0]] == ["B2"]
+
+
+def test_nearest_codes_come_from_one_edit_and_code_order_neighbours(db):
+    with db.begin() as conn:
+        for i in range(60):
+            create_product(conn, validate_product({"code": f"K{i:03d}", "name": "x", "price_fen": 1}), T0)
+        create_product(conn, validate_product({"code": "A12", "name": "x", "price_fen": 1}), T0)
+        assert nearest_codes(conn, "a21") == ["A12"]  # two letters swapped
+        assert nearest_codes(conn, "K0405")[0] == "K045"  # one letter too many
+        near = nearest_codes(conn, "K04")  # a letter missing: each candidate is K04 with one more
+        assert len(near) == 3 and all(any(c[:i] + c[i + 1:] == "K04" for i in range(4)) for c in near)
+        assert nearest_codes(conn, "ZZZZZZ") == []
+
+
+# ---- migration 0007 on a database that already holds products -----------------------------------------
+
+_names = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated(request, tmp_path, pg_admin):
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+        yield db
+        db.dispose()
+        return
+    if pg_admin is None:
+        pytest.skip("TUANBOT_TEST_POSTGRES_URL is not set: the PostgreSQL half of this test is skipped")
+    name = f"tuanbot_m_{os.getpid()}_{next(_names)}"
+    with pg_admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(make_url(str(pg_admin.url)).set(database=name).render_as_string(hide_password=False))
+    yield db
+    db.dispose()
+    with pg_admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_migration_fills_the_indexes_of_existing_products(unmigrated):
+    db = unmigrated
+    before = ScriptDirectory.from_config(alembic_config(db.url)).get_revision("0007").down_revision
+    upgrade(db, before)
+    with db.begin() as conn:
+        conn.execute(insert(products), [
+            {"code": f"P{i}", "name": name, "description": "", "category": "", "price_fen": 100, "stock": 1,
+             "active": True, "created_at": T0, "updated_at": T0}
+            for i, name in enumerate(["内蒙古牛肉干", "云南红茶", "Beef Jerky"])
+        ])
+    upgrade(db)
+    with db.read() as conn:
+        for word, codes in (("牛肉干", ["P0"]), ("牛", ["P0"]), ("茶", ["P1"]), ("jerky", ["P2"]), ("EF", ["P2"])):
+            assert [p.code for p in search_products(conn, word, offset=0, limit=10)[0]] == codes
+    if db.is_sqlite:  # the rows were indexed, not found by a walk of the table
+        with db.read() as conn:
+            found = conn.execute(text("SELECT rowid FROM product_chars WHERE product_chars MATCH '\"茶\"'")).all()
+            assert found == [(2,)]
