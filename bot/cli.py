@@ -48,7 +48,9 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--demo", is_flag=True, help="Load the demo catalog and a demo group into an empty database.")
 @click.option("--no-scheduler", is_flag=True, help="Serve HTTP only; run the scheduler elsewhere (tuanbot worker).")
-def serve(host: str, port: int, demo: bool, no_scheduler: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes on this host (PostgreSQL only), each with its own scheduler.")
+def serve(host: str, port: int, demo: bool, no_scheduler: bool, workers: int) -> None:
     """Bring the schema to head, then serve HTTP (and the scheduler, unless --no-scheduler)."""
     import uvicorn
 
@@ -58,6 +60,11 @@ def serve(host: str, port: int, demo: bool, no_scheduler: bool) -> None:
 
     settings = _settings()
     setup_logging(settings.log_format)
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        click.echo("tuanbot: --workers needs PostgreSQL (TUANBOT_DATABASE_URL=postgresql+psycopg://…): SQLite "
+                   "takes one writer at a time, so more processes would only wait for each other; "
+                   "run one process", err=True)
+        sys.exit(EXIT_BAD_SETTING)
     db = _database(settings)
     if demo:
         from catalog.demo import load_demo
@@ -74,6 +81,18 @@ def serve(host: str, port: int, demo: bool, no_scheduler: bool) -> None:
         from bot.channels import web
 
         web.announce_page_url()
+    if workers > 1:  # each worker builds its own app (bot/workers.py) from the same environment
+        import os
+
+        from bot.workers import SCHEDULER_ENV
+
+        os.environ[SCHEDULER_ENV] = "0" if no_scheduler else "1"
+        if settings.web_chat:
+            os.environ["TUANBOT_WEB_CHAT"] = "true"
+        db.dispose()
+        uvicorn.run("bot.workers:app", factory=True, workers=workers, host=host, port=port,
+                    log_config=uvicorn_log_config(), server_header=False)
+        return
     scheduler = None
     if not no_scheduler:
         from bot.scheduler import Scheduler

@@ -65,48 +65,67 @@ def orders_xlsx(rows: Iterable[Line], tz: tzinfo) -> bytes:
     and variant, cancelled orders left out."""
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"constant_memory": True})
+    header = wb.add_format({"bold": True, "align": "center"})
     bold = wb.add_format({"bold": True})
     money = wb.add_format({"num_format": "0.00"})
     when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    centred = wb.add_format({"align": "center"})
     ws = wb.add_worksheet("订单")
-    ws.freeze_panes(1, 0)
+    _page_setup(ws)
     widths = [display_width(h) for h in HEADER]
-    ws.write_row(0, 0, HEADER, bold)
+    ws.write_row(0, 0, HEADER, header)
     totals: dict[tuple[str, str, str], list[int]] = {}
     r = 0
+    text_cols = (2, 3, 4, 5, 9, 10)  # the columns whose width follows their text
+    seen: set[tuple[int, str]] = set()  # names repeat: measure each distinct one once
     for r, ln in enumerate(rows, 1):
         c = _cells(ln, tz)
-        for col, v in enumerate(c):
-            if v is None or v == "":
-                continue
-            if col in (7, 8):
-                ws.write_number(r, col, v / 100, money)
-                continue
-            if col in (11, 12):
-                ws.write_datetime(r, col, v, when)
-                continue
-            ws.write(r, col, v)
-            widths[col] = max(widths[col], display_width(v))
+        if c[0] is not None:
+            ws.write_number(r, 0, c[0], centred)
+        ws.write_string(r, 1, c[1])
+        for col in text_cols:
+            v = c[col]
+            if v:
+                ws.write_string(r, col, v)
+                if (col, v) not in seen:
+                    seen.add((col, v))
+                    widths[col] = max(widths[col], display_width(v))
+        ws.write_number(r, 6, c[6])
+        ws.write_number(r, 7, c[7] / 100, money)
+        ws.write_number(r, 8, c[8] / 100, money)
+        ws.write_datetime(r, 11, c[11], when)
+        if c[12] is not None:
+            ws.write_datetime(r, 12, c[12], when)
         if ln.state != "cancelled":
             t = totals.setdefault((ln.product_code, ln.product_name, ln.variant), [0, 0])
             t[0] += ln.quantity
             t[1] += ln.total_fen
     if r:
+        widths[1] = max(widths[1], 8)  # D1234567
         widths[7] = max(widths[7], 10)
         widths[8] = max(widths[8], 10)
         widths[11] = widths[12] = 16
     for col, w in enumerate(widths):
         ws.set_column(col, col, min(w, _MAX_WIDTH) + 2)
     ws.autofilter(0, 0, r, len(HEADER) - 1)
-    _summary(wb, totals, bold, money, wb.add_format({"num_format": "0.00", "bold": True}))
+    _summary(wb, totals, header, bold, money, wb.add_format({"num_format": "0.00", "bold": True}))
     wb.close()
     return out.getvalue()
 
 
-def _summary(wb, totals: dict[tuple[str, str, str], list[int]], bold, money, money_bold) -> None:
-    ws = wb.add_worksheet(SUMMARY)
+def _page_setup(ws) -> None:
+    """Header frozen on screen and repeated on paper; printed landscape, one page wide (a pick list to carry)."""
     ws.freeze_panes(1, 0)
-    ws.write_row(0, 0, SUMMARY_HEADER, bold)
+    ws.repeat_rows(0)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+
+
+def _summary(wb, totals: dict[tuple[str, str, str], list[int]], header, bold, money, money_bold) -> None:
+    ws = wb.add_worksheet(SUMMARY)
+    _page_setup(ws)
+    ws.write_row(0, 0, SUMMARY_HEADER, header)
     widths = [display_width(h) for h in SUMMARY_HEADER]
     by_product: dict[tuple[str, str], list[tuple[str, list[int]]]] = {}
     for (code, name, variant), t in sorted(totals.items()):

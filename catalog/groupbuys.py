@@ -400,17 +400,17 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
         _event(conn, gb.id, "failed", now, quantity=gb.quantity)
         return Settlement(gb, False)
     made = []
-    if people:  # one multi-row INSERT … RETURNING in batches, ids in the participants' order
-        order_ids = conn.execute(
-            insert(orders).returning(orders.c.id, sort_by_parameter_order=True),
+    if people:  # multi-row INSERT … RETURNING in batches; ids matched back by user (one order each)
+        order_ids = dict(conn.execute(
+            insert(orders).returning(orders.c.user_id, orders.c.id),
             [
                 {"group_id": gb.group_id, "user_id": p.user_id, "product_id": gb.product_id, "quantity": p.quantity,
                  "unit_price_fen": price, "total_fen": price * p.quantity, "price_source": "groupbuy",
                  "status": "confirmed", "groupbuy_id": gb.id, "created_at": now}
                 for p in people
             ],
-        ).scalars().all()
-        made = list(zip(people, order_ids))
+        ).all())
+        made = [(p, order_ids[p.user_id]) for p in people]
     stamp_groupbuy_orders(conn, made, now)
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
     return Settlement(gb, True, made)

@@ -5,10 +5,11 @@ import difflib
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from storage.prepared import Prepared
 from storage.tables import member_pickups, pickup_points
 
 MAX_NAME = 100
@@ -109,15 +110,18 @@ def choose_point(conn: Connection, group_id: str, user_id: str, name: str, now: 
     ))
 
 
+# Every 下单, 参团 and +N asks needs_choice: prepared once (storage/prepared.py), not built per message.
+_CHOSEN = Prepared(select(member_pickups.c.pickup_point).where(
+    member_pickups.c.group_id == bindparam("group_id"), member_pickups.c.user_id == bindparam("user_id")
+))
+_HAS_POINTS = Prepared(select(pickup_points.c.id).where(pickup_points.c.group_id == bindparam("group_id")).limit(1))
+
+
 def chosen_point(conn: Connection, group_id: str, user_id: str) -> str | None:
-    return conn.execute(
-        select(member_pickups.c.pickup_point).where(
-            member_pickups.c.group_id == group_id, member_pickups.c.user_id == user_id
-        )
-    ).scalar_one_or_none()
+    return _CHOSEN.scalar(conn, {"group_id": group_id, "user_id": user_id})
 
 
 def needs_choice(conn: Connection, group_id: str, user_id: str) -> bool:
     """The group has pickup points and this member has chosen none."""
-    has_points = conn.execute(select(pickup_points.c.id).where(pickup_points.c.group_id == group_id).limit(1)).first()
+    has_points = _HAS_POINTS.first(conn, {"group_id": group_id})
     return has_points is not None and chosen_point(conn, group_id, user_id) is None

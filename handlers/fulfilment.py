@@ -90,7 +90,10 @@ def uncollected(ctx: Ctx, typed: str | None) -> None:
         point = point or ""
     waiting = list(lines(ctx.conn, ctx.group_id, state="uncollected", pickup_point=point))
     if not waiting:
-        ctx.say("没有待取货的订单。", "No confirmed orders are waiting to be collected.")
+        if point:
+            ctx.say(f"{point} 没有待取货的订单。", f"No confirmed orders wait to be collected at {point}.")
+        else:
+            ctx.say("没有待取货的订单。", "No confirmed orders are waiting to be collected.")
         return
     by_point: dict[str, list] = {}
     for ln in waiting:

@@ -103,6 +103,9 @@ def cancel(ctx: Ctx, order_id: int) -> None:
         if e.reason == "missing":
             raise UserError(f"你没有订单 {no}。发送“我的订单”查看。", f"You have no order {no}. Send \"orders\" to see yours.") from None
         status = STATUS.get(e.status, (e.status, e.status))
+        if e.status == "confirmed":  # the owner has it (paid, packed): only they can undo it
+            raise UserError(f"订单 {no} 已确认，不能自己取消，请联系群主。",
+                            f"Order {no} is confirmed and cannot be cancelled; please ask the group owner.") from None
         raise UserError(f"订单 {no} {status[0]}，不能取消。", f"Order {no} is {status[1]} and cannot be cancelled.") from None
     ctx.say(
         f"已取消订单 {order.order_no}（{order.product_name} ×{order.quantity}），库存已退回。",

@@ -76,10 +76,10 @@ def pickups(ctx: Ctx, a: PickupsArgs) -> None:
                     f"Pickup point \"{gone}\" removed; members who had chosen it need to choose again.")
     except BadPickupName as e:
         raise _bad_name(e) from None
-    _show(ctx)
+    _show(ctx, mine=False)
 
 
-def _show(ctx: Ctx) -> None:
+def _show(ctx: Ctx, *, mine: bool = True) -> None:
     names = list_points(ctx.conn, ctx.group_id)
     if not names:
         ctx.say("本群还没有自提点。群主可发“自提点 添加 名称”。",
@@ -87,9 +87,12 @@ def _show(ctx: Ctx) -> None:
         return
     lines = [ctx.t("本群自提点：", "Pickup points here:")]
     lines += [f"{i}. {n}" for i, n in enumerate(names, 1)]
-    mine = chosen_point(ctx.conn, ctx.group_id, ctx.user_id)
-    lines.append(ctx.t(f"你的自提点：{mine}。" if mine else "你还没有选，发“自提 名称”选择。",
-                       f"Yours: {mine}." if mine else "You have not chosen one: send \"pickup NAME\"."))
+    if mine:
+        chosen = chosen_point(ctx.conn, ctx.group_id, ctx.user_id)
+        lines.append(ctx.t(f"你的自提点：{chosen}。" if chosen else "你还没有选，发“自提 名称”选择。",
+                           f"Yours: {chosen}." if chosen else "You have not chosen one: send \"pickup NAME\"."))
+    else:
+        lines.append(ctx.t("成员发“自提 名称”选择自己的自提点。", "Members choose theirs with \"pickup NAME\"."))
     ctx.reply.texts.append("\n".join(lines))
 
 

@@ -83,6 +83,8 @@ class Database:
                 return
             if self._writer is None:
                 self._writer = self.engine.connect()
+                # It waits for other processes only in _begin_writer(wait=True), around its BEGIN.
+                self._writer.connection.driver_connection.execute("PRAGMA busy_timeout=0")
             conn = self._writer
             try:
                 with _begin_writer(conn, wait):
@@ -147,20 +149,24 @@ class WriterBusy(Exception):
 
 
 def _begin_writer(conn: Connection, wait: bool) -> RootTransaction:
-    """BEGIN IMMEDIATE on the held writer through SQLAlchemy; without waiting for another process's
-    write lock unless `wait` (SQLite's busy handler would sleep on the calling thread: the event loop's)."""
-    if wait:
-        return conn.begin()
+    """BEGIN IMMEDIATE on the held writer through SQLAlchemy. The held writer's busy timeout is 0, so
+    without `wait` a write lock held by another process fails at once (SQLite's busy handler would sleep
+    on the calling thread: the event loop's) and is raised as WriterBusy. With `wait` its BEGIN waits up
+    to BUSY_TIMEOUT_MS. Either way, once BEGIN IMMEDIATE holds the lock nothing in the transaction waits
+    for another writer (WAL: readers never block it), so the rest runs with the timeout at 0."""
+    if not wait:
+        try:
+            return conn.begin()
+        except OperationalError as e:
+            if getattr(e.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                raise WriterBusy() from e
+            raise
     driver = conn.connection.driver_connection
-    driver.execute("PRAGMA busy_timeout=0")
+    driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     try:
         return conn.begin()
-    except OperationalError as e:
-        if getattr(e.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
-            raise WriterBusy() from e
-        raise
     finally:
-        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        driver.execute("PRAGMA busy_timeout=0")
 
 
 class _Checkpointer(threading.Thread):

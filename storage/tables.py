@@ -111,10 +111,20 @@ inbound_messages = Table(
     Column("is_command", Boolean, nullable=False, default=False),
     Column("command", String(32), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
-    Column("reply", JSON, nullable=True),  # the texts answered, returned again to a duplicate
+    Column("reply", JSON, nullable=True),  # the texts answered (then any group-buy view), returned to a duplicate
     UniqueConstraint("channel", "msg_id", name="uq_inbound_messages_channel_msg"),
 )
 Index("ix_inbound_group_time", inbound_messages.c.group_id, inbound_messages.c.received_at)
+# Group health reads a group's texts (or events) in a window: this index holds every column those
+# queries need, so they read the window's slice of it and never the table or the rest of history.
+Index(
+    "ix_inbound_group_kind_time",
+    inbound_messages.c.group_id,
+    inbound_messages.c.kind,
+    inbound_messages.c.received_at,
+    inbound_messages.c.sender_id,
+    inbound_messages.c.is_command,
+)
 
 # Where a sender's last 商品/browse left off, so 更多/more works on any server process.
 browse_cursors = Table(

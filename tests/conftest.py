@@ -61,10 +61,12 @@ def pg_template(pg_admin):
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template):
+def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template, *, migrated: bool = True):
+    """A database of its own for one test: migrated (a copy of the template) or with no tables at all."""
     if kind == "sqlite":
         path = tmp_path / "test.db"
-        shutil.copy(sqlite_template, path)
+        if migrated:
+            shutil.copy(sqlite_template, path)
         db = Database(f"sqlite:///{path}")
         yield db
         db.dispose()
@@ -73,7 +75,7 @@ def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template):
         pytest.skip(PG_SKIP)
     name = f"tuanbot_t_{os.getpid()}_{next(_counter)}"
     with pg_admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"' if migrated else f'CREATE DATABASE "{name}"'))
     db = Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
     yield db
     db.dispose()
@@ -85,6 +87,12 @@ def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template):
 def db(request, tmp_path, sqlite_template, pg_admin, pg_template):
     """A migrated, empty database of each kind."""
     yield from _fresh_db(request.param, tmp_path, sqlite_template, pg_admin, pg_template)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db(request, tmp_path, sqlite_template, pg_admin, pg_template):
+    """A database of each kind with no tables at all: for migrating step by step."""
+    yield from _fresh_db(request.param, tmp_path, sqlite_template, pg_admin, pg_template, migrated=False)
 
 
 @pytest.fixture

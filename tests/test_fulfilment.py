@@ -104,7 +104,8 @@ def test_a_member_can_no_longer_cancel_a_confirmed_order(chat, db):
     add_product(db)
     chat.send("下单 A12 1", user="amy")
     chat.send("确认 D1", **OWNER)
-    assert chat.send("取消 D1", user="amy") == "@amy 订单 D1 已确认，不能取消。"
+    assert chat.send("取消 D1", user="amy") == "@amy 订单 D1 已确认，不能自己取消，请联系群主。"
+    assert chat.send("cancel D1", user="amy") == "@amy Order D1 is confirmed and cannot be cancelled; please ask the group owner."
     assert order_rows(db)[0]["status"] == "confirmed"
 
 
@@ -180,6 +181,7 @@ def test_uncollected_lists_waiting_orders_by_pickup_point(chat, db):
     for u in ("amy", "bob", "cat", "dan"):
         chat.send("下单 A12 1", user=u)
     assert chat.send("未取", **OWNER) == "没有待取货的订单。"
+    assert chat.send("未取 东门快递柜", **OWNER) == "东门快递柜 没有待取货的订单。"
     chat.send("确认 D1 D2 D3", **OWNER)
     chat.send("核销 D2", **OWNER)
     chat.send("自提 东门快递柜", user="cat")  # cat's confirmed D3 goes to it too

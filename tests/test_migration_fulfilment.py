@@ -1,38 +1,12 @@
 """Migration 0002_fulfilment on a database that already holds orders from 0001, on both databases."""
-import os
-
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
-from conftest import PG_SKIP, PG_URL
 from helpers import T0, Chat
-from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import orders
 
 OWNER = {"user": "boss", "role": "owner"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_db(request, tmp_path, pg_admin):
-    """A database with no schema at all."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path}/old.db")
-        yield db
-        db.dispose()
-        return
-    if pg_admin is None:
-        pytest.skip(PG_SKIP)
-    name = f"tuanbot_mig_{os.getpid()}"
-    with pg_admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    yield db
-    db.dispose()
-    with pg_admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _fill_at_0001(db):

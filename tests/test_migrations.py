@@ -1,22 +1,16 @@
 """The migrations and storage/tables.py describe the same schema, on both databases; each migration
 is safe on a database that already holds rows."""
-import itertools
-import os
 from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
-from conftest import PG_SKIP, PG_URL
 from helpers import T0, Chat, FakeClock, add_product
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import groupbuys, made_outside_metadata, metadata
-
-_names = itertools.count()
 
 
 def differences(db: Database) -> list:
@@ -37,26 +31,6 @@ def differences(db: Database) -> list:
 
 def test_the_migrated_database_is_exactly_the_tables_module(db):
     assert differences(db) == []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_db(request, tmp_path, pg_admin):
-    """A database with no tables at all (not the migrated template)."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path}/empty.db")
-        yield db
-        db.dispose()
-        return
-    if pg_admin is None:
-        pytest.skip(PG_SKIP)
-    name = f"tuanbot_m_{os.getpid()}_{next(_names)}"
-    with pg_admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    yield db
-    db.dispose()
-    with pg_admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_a_group_buy_made_before_0003_speaks_chinese_afterwards_and_still_works(empty_db):

@@ -49,7 +49,8 @@ def test_the_api_conforms_to_its_openapi_schema_under_every_schemathesis_check(s
     load_demo(sqlite_db, T0)  # real products, a group and a deal for the generated calls to find
     settings = load_settings(  # every channel on, so every route is in the schema
         database_url=sqlite_db.url, admin_token=ADMIN_TOKEN, bridge_secret="s", wechat_token="w",
-        wecom_token="w", wecom_aes_key="a" * 43, wecom_corpid="c",
+        wecom_token="w", wecom_aes_key="a" * 43, wecom_corpid="c", aibot_token="w", aibot_aes_key="b" * 43,
+        web_chat=True,
     )
     cases, ran, failures = run_schemathesis(create_app(settings, db=sqlite_db, clock=clock))
     assert failures == [], "\n".join(failures)

@@ -5,22 +5,18 @@ fills them on a database that already has products, and nearest codes come from 
 """
 from __future__ import annotations
 
-import itertools
-import os
 
 import pytest
 from alembic.script import ScriptDirectory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 
 from catalog import search
 from catalog.importer import CSV_COLUMNS, import_file
 from catalog.products import create_product, update_product, validate_product
 from catalog.search import nearest_codes, search_products
 from helpers import T0, add_product
-from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 from storage.tables import products
 
@@ -131,30 +127,8 @@ def test_nearest_codes_come_from_one_edit_and_code_order_neighbours(db):
 
 # ---- migration 0007 on a database that already holds products -----------------------------------------
 
-_names = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def unmigrated(request, tmp_path, pg_admin):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-        yield db
-        db.dispose()
-        return
-    if pg_admin is None:
-        pytest.skip("TUANBOT_TEST_POSTGRES_URL is not set: the PostgreSQL half of this test is skipped")
-    name = f"tuanbot_m_{os.getpid()}_{next(_names)}"
-    with pg_admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database(make_url(str(pg_admin.url)).set(database=name).render_as_string(hide_password=False))
-    yield db
-    db.dispose()
-    with pg_admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def test_migration_fills_the_indexes_of_existing_products(unmigrated):
-    db = unmigrated
+def test_migration_fills_the_indexes_of_existing_products(empty_db):
+    db = empty_db
     before = ScriptDirectory.from_config(alembic_config(db.url)).get_revision("0007").down_revision
     upgrade(db, before)
     with db.begin() as conn:

@@ -4,6 +4,7 @@ sent meanwhile waits in a worker thread and is answered once the lock is free.""
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -11,8 +12,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.engine import make_url
 
-from helpers import signed_bridge_post
+from helpers import T0, signed_bridge_post
+from storage.db import WriterBusy
+from storage.tables import groups
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD_SECONDS = 3.0
@@ -96,3 +102,30 @@ def test_another_process_holding_the_write_lock_stalls_nothing_and_the_message_w
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_a_writer_that_may_not_wait_is_refused_when_another_connection_holds_the_lock(sqlite_db):
+    other = sqlite3.connect(make_url(sqlite_db.url).database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(WriterBusy):
+            with sqlite_db.begin(wait=False) as conn:
+                conn.execute(insert(groups).values(group_id="never", owners=[], created_at=T0))
+        done = threading.Event()
+
+        def waiting_writer():
+            with sqlite_db.begin() as conn:  # waits for the lock with the busy timeout
+                conn.execute(insert(groups).values(group_id="waited", owners=[], created_at=T0))
+            done.set()
+
+        writer = threading.Thread(target=waiting_writer)
+        writer.start()
+        assert not done.wait(0.5)  # still waiting behind the other connection
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    writer.join(30)
+    with sqlite_db.read() as conn:
+        assert conn.execute(select(groups.c.group_id)).scalars().all() == ["waited"]
+    with sqlite_db.begin(wait=False):  # free again: taken at once
+        pass

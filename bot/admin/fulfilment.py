@@ -5,7 +5,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from bot.admin.common import db
 from bot.admin.schemas import errors
@@ -46,7 +46,8 @@ def download(body: bytes, media_type: str, filename: str) -> Response:
 def get_picklist(request: Request, group_id: str, groupbuy: int | None = GroupBuyId):
     with db(request).read() as conn:
         _check(conn, group_id, groupbuy)
-        return picklist(conn, group_id, groupbuy, list_points(conn, group_id))
+        found = picklist(conn, group_id, groupbuy, list_points(conn, group_id))
+    return JSONResponse(found)  # plain JSON types already: no walk through jsonable_encoder
 
 
 @router.get("/groups/{group_id}/orders.csv", response_class=Response, responses=_file("text/csv"))

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
 from bot import jsonbody
+from bot.httperrors import errors
 from bot.channels.aibot_card import JOIN_KEY, LEAVE_KEY, card, task_id_for, valid_task_id
 from bot.channels.wechat import bad_request, check_signature, decrypt, refuse, signature, signed_params
 from bot.dispatch import Handled
@@ -50,7 +51,7 @@ def make_router(settings: Any, handle: Handle, db: Database) -> APIRouter:
     key = WeChatCrypto(token, settings.aibot_aes_key, RECEIVE_ID).key  # base64(AES_KEY + "=")
     max_skew = settings.wechat_max_skew_seconds
 
-    @router.get("/wecom/aibot", response_class=PlainTextResponse)
+    @router.get("/wecom/aibot", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **errors(403)})
     async def verify(request: Request) -> Response:
         timestamp, nonce = signed_params(request, max_skew)
         echostr = request.query_params.get("echostr")
@@ -60,7 +61,7 @@ def make_router(settings: Any, handle: Handle, db: Database) -> APIRouter:
         check_signature(request.query_params.get("msg_signature"), token, timestamp, nonce, echostr)
         return PlainTextResponse(decrypt(key, RECEIVE_ID, echostr))
 
-    @router.post("/wecom/aibot")
+    @router.post("/wecom/aibot", responses=errors(400, 403, 413))
     async def receive(request: Request) -> Response:
         timestamp, nonce = signed_params(request, max_skew)
         envelope = _json_object(await request.body())

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import jsonbody
+from bot.httperrors import errors
 from catalog.groups import get_group, put_group
 from handlers.context import Message
 from storage.webchat import WebMessage, messages_after, recent_messages, record_exchange
@@ -77,6 +78,7 @@ def add_routes(app: FastAPI, settings, dispatcher) -> None:
 
     for path in files:
         app.add_api_route(path, static(path), methods=["GET"], include_in_schema=path == "/chat", tags=["web chat"],
+                          response_class=Response, responses={200: {"content": {"text/html": {}}}},
                           summary="The web group chat page" if path == "/chat" else None)
 
     @app.get("/chat/config", tags=["web chat"], summary="The group and who the page may type as")
@@ -91,9 +93,10 @@ def add_routes(app: FastAPI, settings, dispatcher) -> None:
         }, headers=_HEADERS)
 
     @app.post("/chat/messages", tags=["web chat"], summary="Type a message as one of the page's people",
+              responses=errors(413, 422),
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                   "type": "object", "required": ["as", "text", "client_msg_id"], "properties": {
-                      "as": {"enum": list(_BY_KEY)}, "text": {"type": "string", "minLength": 1},
+                      "as": {"enum": list(_BY_KEY)}, "text": {"type": "string", "minLength": 1, "pattern": r"\S"},
                       "client_msg_id": {"type": "string", "pattern": _CLIENT_ID.pattern}}}}}}})
     async def post_message(request: Request):
         try:
@@ -114,7 +117,8 @@ def add_routes(app: FastAPI, settings, dispatcher) -> None:
         duplicate, rows = await run_in_threadpool(handle_and_record)
         return JSONResponse({"messages": [_to_json(r, tz) for r in rows], "duplicate": duplicate})
 
-    @app.get("/chat/events", tags=["web chat"], summary="The group's messages as Server-Sent Events")
+    @app.get("/chat/events", tags=["web chat"], summary="The group's messages as Server-Sent Events",
+             response_class=Response, responses={200: {"content": {"text/event-stream": {}}}})
     async def events(request: Request, after: int | None = None):
         last = _last_seen(request.headers.get("last-event-id"), after)
         return EventSourceResponse(_stream(request, db, tz, last), ping=15, headers=_HEADERS)
@@ -125,13 +129,10 @@ async def _stream(request: Request, db, tz: ZoneInfo, last: int | None):
     browser's Last-Event-ID when it reconnects), then new rows as any process records them."""
     yield {"event": "hello", "data": "{}", "retry": RETRY_MS}
     if last is None:
-        rows = await run_in_threadpool(_read, db, lambda conn: recent_messages(conn, GROUP))
-        last = 0
+        rows, last = await run_in_threadpool(_read, db, lambda conn: recent_messages(conn, GROUP)), 0
     else:
-        rows = []
+        rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last))
     while True:
-        if not rows:
-            rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last))
         for row in rows:
             yield {"id": str(row.seq), "event": "message", "data": json.dumps(_to_json(row, tz), ensure_ascii=False)}
             last = row.seq
@@ -139,7 +140,7 @@ async def _stream(request: Request, db, tz: ZoneInfo, last: int | None):
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL_SECONDS)
-        rows = []
+        rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last))
 
 
 def _read(db, query):

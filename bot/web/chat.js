@@ -74,7 +74,8 @@
     const body = el("div", "body");
     const meta = el("div", "meta", m.name);
     const p = said && persona(m.from);
-    if (p && p.owner) meta.append(el("span", "role", "群主"));
+    if (p && p.owner && p.name !== "群主") meta.append(el("span", "role", "群主"));
+    if (m.kind === "push") meta.append(el("span", "role", "群发"));
     if (m.time) {
       const t = el("time", "", m.time);
       if (m.at) t.dateTime = m.at;

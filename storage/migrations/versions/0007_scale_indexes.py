@@ -1,4 +1,4 @@
-"""text indexes for product search
+"""text indexes for product search; an index for group health over a window
 
 Revision ID: 0007
 Revises: 0006
@@ -104,9 +104,14 @@ def upgrade() -> None:
         _postgres_upgrade()
     else:
         _sqlite_upgrade()
+    # Group health: a group's texts or events in a window, read from the index alone (catalog/stats.py).
+    op.create_index(
+        "ix_inbound_group_kind_time", "inbound_messages", ["group_id", "kind", "received_at", "sender_id", "is_command"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbound_group_kind_time", "inbound_messages")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_products_search_grams")
         op.execute("DROP INDEX ix_products_search_trgm")
