@@ -5,7 +5,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from handlers.args import read_quantity
+from handlers.args import MAX_QTY, read_quantity
 from handlers.registry import BY_NAME, BY_WORD, COMMANDS, Command
 
 # Full-width digits, letters, colon, plus, slash, hash and the ideographic space read as half-width, one
@@ -61,7 +61,7 @@ def route(text: str, *, is_private: bool = False, mentions_bot: bool = False) ->
         return Routed(BY_NAME["help"], "zh", "", "") if addressed else None
 
     plus = _PLUS.match(t)
-    if plus and read_quantity(plus.group(1)) is not None:
+    if plus and 1 <= (read_quantity(plus.group(1)) or 0) <= MAX_QTY:  # "+0" is talk
         rest = t[1:].strip()
         return Routed(BY_NAME["plus"], "zh", rest, "+", rest)
 
