@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import and_, bindparam, literal, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from catalog.orders import Order, get_order, order_no
-from storage.tables import groupbuys, member_pickups, members, orders, products
+from storage import tables
+from storage.tables import groupbuys, member_pickups, orders, products
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+_STAMP_CHUNK = 500
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Outcome:
     ok: bool
     reason: str | None = None
     order: Order | None = None
+    user_name: str = ""
 
     @property
     def order_no(self) -> str:
@@ -55,6 +58,13 @@ def _why_not(order: Order | None) -> str:
     return order.status
 
 
+def _outcome(conn: Connection, group_id: str, order_id: int, done: bool) -> Outcome:
+    order = _in_group(conn, group_id, order_id)
+    if done:
+        return Outcome(order_id, True, None, order, member_name(conn, group_id, order.user_id))
+    return Outcome(order_id, False, _why_not(order), order)
+
+
 def confirm(conn: Connection, group_id: str, order_id: int, now: datetime) -> Outcome:
     """pending -> confirmed, taking the member's pickup point as it is now."""
     done = 0
@@ -64,8 +74,7 @@ def confirm(conn: Connection, group_id: str, order_id: int, now: datetime) -> Ou
             .where(orders.c.id == order_id, orders.c.group_id == group_id, orders.c.status == "pending")
             .values(status="confirmed", confirmed_at=now, pickup_point=_members_point())
         ).rowcount
-    order = _in_group(conn, group_id, order_id)
-    return Outcome(order_id, True, None, order) if done == 1 else Outcome(order_id, False, _why_not(order), order)
+    return _outcome(conn, group_id, order_id, done == 1)
 
 
 def collect(conn: Connection, group_id: str, order_id: int, now: datetime) -> Outcome:
@@ -80,21 +89,22 @@ def collect(conn: Connection, group_id: str, order_id: int, now: datetime) -> Ou
             )
             .values(collected_at=now)
         ).rowcount
-    order = _in_group(conn, group_id, order_id)
-    return Outcome(order_id, True, None, order) if done == 1 else Outcome(order_id, False, _why_not(order), order)
+    return _outcome(conn, group_id, order_id, done == 1)
 
 
 def stamp_groupbuy_orders(conn: Connection, made: list[tuple[Any, int]], now: datetime) -> None:
     """Orders a succeeding group buy just created (confirmed): their join number (跟团号), when
-    confirmed, and the member's pickup point. `made` is [(participant with .join_no, order id)]."""
-    if not made:
-        return
-    stmt = (
-        update(orders)
-        .where(orders.c.id == bindparam("oid"))
-        .values(join_no=bindparam("jno"), confirmed_at=now, pickup_point=_members_point())
-    )
-    conn.execute(stmt, [{"oid": oid, "jno": p.join_no} for p, oid in made])
+    confirmed, and the member's pickup point. `made` is [(participant with .join_no, order id)].
+    One UPDATE per 500 orders (join numbers by a CASE on the id): a big group buy settles in a few
+    statements rather than one per member."""
+    for start in range(0, len(made), _STAMP_CHUNK):
+        chunk = made[start:start + _STAMP_CHUNK]
+        join_nos = {oid: p.join_no for p, oid in chunk}
+        conn.execute(
+            update(orders)
+            .where(orders.c.id.in_(list(join_nos)))
+            .values(join_no=case(join_nos, value=orders.c.id), confirmed_at=now, pickup_point=_members_point())
+        )
 
 
 def give_point_to_waiting_orders(conn: Connection, group_id: str, user_id: str, name: str) -> int:
@@ -117,6 +127,27 @@ def _variant():
     return orders.c.variant if "variant" in orders.c else literal("")
 
 
+_MEMBERS = getattr(tables, "members", None)  # members' names per group, where the schema has them
+
+
+def _named(q):
+    """`q` with the member's name (or, without one, the id) as its last column."""
+    if _MEMBERS is None:
+        return q.add_columns(orders.c.user_id)
+    return q.add_columns(func.coalesce(_MEMBERS.c.name, orders.c.user_id)).outerjoin(
+        _MEMBERS, (_MEMBERS.c.group_id == orders.c.group_id) & (_MEMBERS.c.user_id == orders.c.user_id)
+    )
+
+
+def member_name(conn: Connection, group_id: str, user_id: str) -> str:
+    if _MEMBERS is None:
+        return user_id
+    name = conn.execute(
+        select(_MEMBERS.c.name).where(_MEMBERS.c.group_id == group_id, _MEMBERS.c.user_id == user_id)
+    ).scalar_one_or_none()
+    return name or user_id
+
+
 @dataclass
 class Line:
     """One order as the fulfilment views show it."""
@@ -135,15 +166,11 @@ class Line:
     created_at: datetime
     collected_at: datetime | None
     groupbuy_id: int | None
-    member_name: str | None = None  # how the member is named in the group (catalog.members)
+    user_name: str  # the member's name in the group, else the id
 
     @property
     def order_no(self) -> str:
         return order_no(self.id)
-
-    @property
-    def user_name(self) -> str:
-        return self.member_name or self.user_id
 
     @property
     def state(self) -> str:
@@ -151,12 +178,11 @@ class Line:
         return "collected" if self.status == "confirmed" and self.collected_at is not None else self.status
 
 
-_LINE = select(
+_LINE = _named(select(
     orders.c.id, orders.c.join_no, orders.c.user_id, products.c.code, products.c.name, _variant(),
     orders.c.quantity, orders.c.unit_price_fen, orders.c.total_fen, orders.c.status, orders.c.pickup_point,
-    orders.c.created_at, orders.c.collected_at, orders.c.groupbuy_id, members.c.name,
-).join(products, products.c.id == orders.c.product_id).outerjoin(
-    members, and_(members.c.group_id == orders.c.group_id, members.c.user_id == orders.c.user_id))
+    orders.c.created_at, orders.c.collected_at, orders.c.groupbuy_id,
+).join(products, products.c.id == orders.c.product_id))
 
 STATES = ("pending", "confirmed", "collected", "uncollected", "cancelled")
 

@@ -5,15 +5,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from catalog.fulfilment import stamp_groupbuy_orders
 from catalog.orders import OutOfStock
-from catalog.products import Product, return_stock, stock_left, take_stock
+from catalog.products import Product, lock_product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
 from storage.outbox import withdraw
-from storage.tables import groupbuy_events, groupbuy_participants, groupbuys, orders, products
+from storage import tables
+from storage.tables import groupbuy_events, groupbuy_participants, groupbuy_waitlist, groupbuys, orders, products
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names no group buy
 
@@ -29,6 +30,15 @@ class GroupBuyUnavailable(Exception):
 
 class NotParticipating(Exception):
     pass
+
+
+class OverLimit(Exception):
+    """The join would take the member past the group buy's 限购: `limit`, and `held` (their other pieces)."""
+
+    def __init__(self, limit: int, held: int):
+        super().__init__(f"limit {limit}, holding {held}")
+        self.limit = limit
+        self.held = held
 
 
 @dataclass
@@ -47,8 +57,10 @@ class GroupBuy:
     created_at: datetime
     settled_at: datetime | None
     lang: str = "zh"  # the language it was opened in: its announcement and reminder speak it
-    participants: int = 0
+    limit_qty: int | None = None  # 限购: pieces per member
+    participants: int = 0  # people: a member holding several variants counts once
     quantity: int = 0
+    waitlist: int = 0  # waitlisted joins
 
     @property
     def reached(self) -> int:
@@ -76,19 +88,50 @@ class GroupBuy:
             "participants": self.participants,
             "quantity": self.quantity,
             "current_price_fen": self.current_price_fen,
+            "limit": self.limit_qty,
+            "waitlist": self.waitlist,
         }
 
 
 @dataclass
 class Participant:
+    """One join: a member holds one per variant of the group buy."""
+
     user_id: str
     quantity: int
     join_no: int
     joined_at: datetime
+    variant: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"join_no": self.join_no, "user_id": self.user_id, "quantity": self.quantity,
+        return {"join_no": self.join_no, "user_id": self.user_id, "variant": self.variant, "quantity": self.quantity,
                 "joined_at": self.joined_at.isoformat()}
+
+
+@dataclass
+class Waiting:
+    """A waitlisted join; `position` is its place in the line of its group buy and variant (1 = next)."""
+
+    user_id: str
+    variant: str
+    quantity: int
+    position: int = 0
+
+
+@dataclass
+class Promotion:
+    """A waitlisted join that got its stock: it is now a join with `join_no`."""
+
+    groupbuy_id: int
+    group_id: str
+    product_code: str
+    product_name: str
+    user_id: str
+    variant: str
+    quantity: int
+    join_no: int
+    lang: str = "zh"  # the group buy's language: its group is told in it
+    name: str = ""  # how the group knows the member (their name where one is known, else their id)
 
 
 @dataclass
@@ -107,13 +150,30 @@ class Event:
 
 @dataclass
 class JoinResult:
-    """`kind`: "joined", "changed" or "unchanged"; `previous` is the quantity before a change."""
+    """`kind`: "joined", "changed", "unchanged", "waitlisted" (new in the line) or "waiting" (already
+    in it; its quantity now `quantity`); `previous` is the quantity before a change; `position`
+    the place in the waitlist; `promotions` what stock freed by lowering a quantity went to."""
 
     kind: str
     gb: GroupBuy
     join_no: int
     quantity: int
     previous: int = 0
+    variant: str = ""
+    position: int = 0
+    promotions: list[Promotion] = field(default_factory=list)
+    left: int = 0  # waitlisted: the pieces of this variant in stock (too few, or others were waiting)
+
+
+@dataclass
+class Left:
+    """What a leave undid: joins (their pieces back in stock), waitlisted joins withdrawn, and who
+    was promoted with the pieces."""
+
+    gb: GroupBuy
+    joins: list[Participant]
+    waits: list[Waiting]
+    promotions: list[Promotion]
 
 
 @dataclass
@@ -121,6 +181,8 @@ class Settlement:
     gb: GroupBuy
     succeeded: bool
     orders: list[tuple[Participant, int]] = field(default_factory=list)  # (participant, order id)
+    dropped: list[Waiting] = field(default_factory=list)  # the waitlist, dropped at settlement
+    promotions: list[Promotion] = field(default_factory=list)  # other group buys' lines served by returned stock
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -140,22 +202,25 @@ _COLUMNS = (
     groupbuys.c.created_at,
     groupbuys.c.settled_at,
     groupbuys.c.lang,
+    groupbuys.c.limit_qty,
 )
 
 
 def _select():
     # Counted per group buy on its participants' index (correlated): joining an aggregate over every
     # group buy's participants made SQLite materialise all of them for each lookup (bench/scale.py).
+    # People: a member holding several variants (a join each) counts once.
     mine = groupbuy_participants.c.groupbuy_id == groupbuys.c.id
-    people = select(func.count()).where(mine).scalar_subquery()
+    people = select(func.count(func.distinct(groupbuy_participants.c.user_id))).where(mine).scalar_subquery()
     pieces = select(func.coalesce(func.sum(groupbuy_participants.c.quantity), 0)).where(mine).scalar_subquery()
-    return select(*_COLUMNS, people, pieces).join(products, products.c.id == groupbuys.c.product_id)
+    waiting = select(func.count()).where(groupbuy_waitlist.c.groupbuy_id == groupbuys.c.id).scalar_subquery()
+    return select(*_COLUMNS, people, pieces, waiting).join(products, products.c.id == groupbuys.c.product_id)
 
 
 def _groupbuy(row) -> GroupBuy:
     values = list(row)
     values[6] = tiers_from_json(values[6])
-    values[-2:] = [int(values[-2]), int(values[-1])]
+    values[-3:] = [int(v) for v in values[-3:]]
     return GroupBuy(*values)
 
 
@@ -188,14 +253,18 @@ def live_groupbuys(conn: Connection, group_id: str, now: datetime) -> list[Group
     return [_groupbuy(r) for r in rows]
 
 
+_PARTICIPANT = (
+    groupbuy_participants.c.user_id,
+    groupbuy_participants.c.quantity,
+    groupbuy_participants.c.join_no,
+    groupbuy_participants.c.joined_at,
+    groupbuy_participants.c.variant,
+)
+
+
 def participants(conn: Connection, groupbuy_id: int) -> list[Participant]:
     rows = conn.execute(
-        select(
-            groupbuy_participants.c.user_id,
-            groupbuy_participants.c.quantity,
-            groupbuy_participants.c.join_no,
-            groupbuy_participants.c.joined_at,
-        )
+        select(*_PARTICIPANT)
         .where(groupbuy_participants.c.groupbuy_id == groupbuy_id)
         .order_by(groupbuy_participants.c.join_no)
     )
@@ -207,12 +276,26 @@ def joined_live(conn: Connection, group_id: str, user_id: str, now: datetime) ->
     mine = groupbuy_participants.alias("mine")  # not the table the counts correlate on
     rows = conn.execute(
         _select()
-        .add_columns(mine.c.user_id, mine.c.quantity, mine.c.join_no, mine.c.joined_at)
+        .add_columns(mine.c.user_id, mine.c.quantity, mine.c.join_no, mine.c.joined_at, mine.c.variant)
         .join(mine, and_(mine.c.groupbuy_id == groupbuys.c.id, mine.c.user_id == user_id))
         .where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open", groupbuys.c.deadline > now)
-        .order_by(groupbuys.c.id.desc())
+        .order_by(groupbuys.c.id.desc(), mine.c.join_no)
     )
-    return [(_groupbuy(r[:-4]), Participant(*r[-4:])) for r in rows]
+    return [(_groupbuy(r[:-5]), Participant(*r[-5:])) for r in rows]
+
+
+def waitlist(conn: Connection, groupbuy_id: int) -> list[Waiting]:
+    """The group buy's waitlist, first come first; each with its place in its variant's line."""
+    rows = conn.execute(
+        select(groupbuy_waitlist.c.user_id, groupbuy_waitlist.c.variant, groupbuy_waitlist.c.quantity)
+        .where(groupbuy_waitlist.c.groupbuy_id == groupbuy_id)
+        .order_by(groupbuy_waitlist.c.id)
+    )
+    out, places = [], {}
+    for user_id, variant, qty in rows:
+        places[variant] = places.get(variant, 0) + 1
+        out.append(Waiting(user_id, variant, qty, places[variant]))
+    return out
 
 
 def events(conn: Connection, groupbuy_id: int) -> list[Event]:
@@ -256,16 +339,21 @@ def groupbuy_progress(conn: Connection, groupbuy_id: int, lang: str = "zh") -> s
 # ---- writing ---------------------------------------------------------------------------------
 
 def _lock(conn: Connection, groupbuy_id: int) -> GroupBuy | None:
-    """The group buy, its row locked until the transaction ends (PostgreSQL; a SQLite write
-    transaction is already exclusive). Joins, leaves and settlements of one group buy take
-    this lock first, so they run one after another and always see each other's effects."""
+    """The group buy, its product's row and then its own locked until the transaction ends
+    (PostgreSQL; a SQLite write transaction is already exclusive). Joins, leaves and settlements
+    take these locks first, so they run one after another and always see each other's effects.
+    The product's lock comes first because a waitlist promotion (stock coming back) may serve
+    any open group buy of that product, and every stock move locks the product's row first."""
     if not 1 <= groupbuy_id <= MAX_ID:
         return None
+    product_id = conn.execute(select(groupbuys.c.product_id).where(groupbuys.c.id == groupbuy_id)).scalar()
+    if product_id is None:
+        return None
+    lock_product(conn, product_id)
     q = select(groupbuys.c.id).where(groupbuys.c.id == groupbuy_id)
     if conn.dialect.name == "postgresql":
         q = q.with_for_update()
-    if conn.execute(q).first() is None:
-        return None
+    conn.execute(q)
     return get_groupbuy(conn, groupbuy_id)
 
 
@@ -280,12 +368,12 @@ def _event(conn: Connection, groupbuy_id: int, kind: str, now: datetime, *, user
 
 def open_groupbuy(
     conn: Connection, *, group_id: str, product: Product, basis: Basis, tiers: list[Tier],
-    deadline: datetime, created_by: str, now: datetime, lang: str = "zh",
+    deadline: datetime, created_by: str, now: datetime, lang: str = "zh", limit_qty: int | None = None,
 ) -> GroupBuy:
     gb_id = conn.execute(
         insert(groupbuys).values(
             group_id=group_id, product_id=product.id, basis=basis, tiers=tiers_to_json(tiers), deadline=deadline,
-            status="open", created_by=created_by, created_at=now, lang=lang,
+            status="open", created_by=created_by, created_at=now, lang=lang, limit_qty=limit_qty,
         )
     ).inserted_primary_key[0]
     _event(conn, gb_id, "opened", now, user_id=created_by)
@@ -301,71 +389,251 @@ def _open_or_refuse(conn: Connection, groupbuy_id: int, now: datetime) -> GroupB
     return gb
 
 
-def _participant(conn: Connection, groupbuy_id: int, user_id: str) -> Participant | None:
+def _participant(conn: Connection, groupbuy_id: int, user_id: str, variant: str) -> Participant | None:
     row = conn.execute(
-        select(
-            groupbuy_participants.c.user_id,
-            groupbuy_participants.c.quantity,
-            groupbuy_participants.c.join_no,
-            groupbuy_participants.c.joined_at,
-        ).where(groupbuy_participants.c.groupbuy_id == groupbuy_id, groupbuy_participants.c.user_id == user_id)
+        select(*_PARTICIPANT).where(
+            groupbuy_participants.c.groupbuy_id == groupbuy_id,
+            groupbuy_participants.c.user_id == user_id,
+            groupbuy_participants.c.variant == variant,
+        )
     ).first()
     return None if row is None else Participant(*row)
 
 
-def join_groupbuy(conn: Connection, groupbuy_id: int, user_id: str, qty: int, now: datetime) -> JoinResult:
-    """Join with qty pieces, or change one's quantity to qty; stock moves by the difference at once.
+def _waiting(conn: Connection, groupbuy_id: int, user_id: str, variant: str) -> Waiting | None:
+    row = conn.execute(
+        select(groupbuy_waitlist.c.id, groupbuy_waitlist.c.quantity).where(
+            groupbuy_waitlist.c.groupbuy_id == groupbuy_id,
+            groupbuy_waitlist.c.user_id == user_id,
+            groupbuy_waitlist.c.variant == variant,
+        )
+    ).first()
+    if row is None:
+        return None
+    ahead = conn.execute(
+        select(func.count()).where(
+            groupbuy_waitlist.c.groupbuy_id == groupbuy_id, groupbuy_waitlist.c.variant == variant,
+            groupbuy_waitlist.c.id <= row.id,
+        )
+    ).scalar_one()
+    return Waiting(user_id, variant, row.quantity, ahead)
 
-    Raises GroupBuyUnavailable, or OutOfStock (with what is left) when the pieces are not there;
-    the caller's savepoint undoes anything done before a raise."""
-    gb = _open_or_refuse(conn, groupbuy_id, now)
-    mine = _participant(conn, gb.id, user_id)
-    if mine is not None and mine.quantity == qty:
-        return JoinResult("unchanged", gb, mine.join_no, qty, qty)
-    more = qty - (mine.quantity if mine else 0)
-    if more > 0 and not take_stock(conn, gb.product_id, more):
-        raise OutOfStock(stock_left(conn, gb.product_id))
-    if more < 0:
-        return_stock(conn, gb.product_id, -more)
-    if mine is None:
-        # Numbers follow the join events, so a leave never frees a number for reuse and a rejoin
-        # gets a new one; the row lock above keeps two joins from counting the same total.
-        join_no = 1 + conn.execute(
-            select(func.count()).where(groupbuy_events.c.groupbuy_id == gb.id, groupbuy_events.c.kind == "joined")
-        ).scalar_one()
-        conn.execute(
-            insert(groupbuy_participants).values(
-                groupbuy_id=gb.id, user_id=user_id, quantity=qty, join_no=join_no, joined_at=now
+
+def _held_elsewhere(conn: Connection, groupbuy_id: int, user_id: str, variant: str) -> int:
+    """The member's pieces in this group buy outside this variant: joined and waitlisted (a
+    waitlisted join counts, or promotion could carry a member past the limit)."""
+    total = 0
+    for table in (groupbuy_participants, groupbuy_waitlist):
+        total += conn.execute(
+            select(func.coalesce(func.sum(table.c.quantity), 0)).where(
+                table.c.groupbuy_id == groupbuy_id, table.c.user_id == user_id, table.c.variant != variant
             )
-        )
-    else:
-        join_no = mine.join_no
-        conn.execute(
-            update(groupbuy_participants)
-            .where(groupbuy_participants.c.groupbuy_id == gb.id, groupbuy_participants.c.user_id == user_id)
-            .values(quantity=qty)
-        )
-    gb = get_groupbuy(conn, gb.id)
-    kind = "joined" if mine is None else "changed"
-    _event(conn, gb.id, kind, now, user_id=user_id, quantity=qty, price_fen=gb.current_price_fen)
-    return JoinResult(kind, gb, join_no, qty, mine.quantity if mine else 0)
+        ).scalar_one()
+    return int(total)
 
 
-def leave_groupbuy(conn: Connection, groupbuy_id: int, user_id: str, now: datetime) -> tuple[GroupBuy, Participant]:
-    """Leave before settlement; the pieces go back to stock. Raises GroupBuyUnavailable or NotParticipating."""
-    gb = _open_or_refuse(conn, groupbuy_id, now)
-    mine = _participant(conn, gb.id, user_id)
-    if mine is None:
-        raise NotParticipating()
+def _next_join_no(conn: Connection, groupbuy_id: int) -> int:
+    # Numbers follow the join events, so a leave never frees a number for reuse and a rejoin gets a
+    # new one; the locks taken first (_lock) keep two joins from counting the same total.
+    return 1 + conn.execute(
+        select(func.count()).where(
+            groupbuy_events.c.groupbuy_id == groupbuy_id, groupbuy_events.c.kind.in_(("joined", "promoted"))
+        )
+    ).scalar_one()
+
+
+def _add_participant(conn: Connection, groupbuy_id: int, user_id: str, variant: str, qty: int, now: datetime) -> int:
+    join_no = _next_join_no(conn, groupbuy_id)
     conn.execute(
-        groupbuy_participants.delete().where(
-            groupbuy_participants.c.groupbuy_id == gb.id, groupbuy_participants.c.user_id == user_id
+        insert(groupbuy_participants).values(
+            groupbuy_id=groupbuy_id, user_id=user_id, variant=variant, quantity=qty, join_no=join_no, joined_at=now
         )
     )
-    return_stock(conn, gb.product_id, mine.quantity)
+    return join_no
+
+
+def _line_exists(conn: Connection, groupbuy_id: int, variant: str) -> bool:
+    return conn.execute(
+        select(groupbuy_waitlist.c.id).where(
+            groupbuy_waitlist.c.groupbuy_id == groupbuy_id, groupbuy_waitlist.c.variant == variant
+        ).limit(1)
+    ).first() is not None
+
+
+def join_groupbuy(
+    conn: Connection, groupbuy_id: int, user_id: str, qty: int, now: datetime, variant: str = ""
+) -> JoinResult:
+    """Join with qty pieces of `variant` ("" for a product without variants), or change that join's
+    quantity to qty; stock moves by the difference at once.
+
+    A new join that finds too little stock, or others already waiting for this variant here, is
+    waitlisted instead. Raises GroupBuyUnavailable, OverLimit (限购), or OutOfStock (with what is
+    left) when raising an existing join's quantity does not fit; the caller's savepoint undoes
+    anything done before a raise."""
+    gb = _open_or_refuse(conn, groupbuy_id, now)
+    if gb.limit_qty is not None:
+        held = _held_elsewhere(conn, gb.id, user_id, variant)
+        if held + qty > gb.limit_qty:
+            raise OverLimit(gb.limit_qty, held)
+    mine = _participant(conn, gb.id, user_id, variant)
+    if mine is not None and mine.quantity == qty:
+        return JoinResult("unchanged", gb, mine.join_no, qty, qty, variant)
+    if mine is None:
+        return _join_new(conn, gb, user_id, qty, now, variant)
+    more = qty - mine.quantity
+    promoted: list[Promotion] = []
+    if more > 0 and not take_stock(conn, gb.product_id, more, variant):
+        raise OutOfStock(stock_left(conn, gb.product_id, variant))
+    conn.execute(
+        update(groupbuy_participants)
+        .where(groupbuy_participants.c.groupbuy_id == gb.id, groupbuy_participants.c.user_id == user_id,
+               groupbuy_participants.c.variant == variant)
+        .values(quantity=qty)
+    )
+    if more < 0:
+        return_stock(conn, gb.product_id, -more, variant)
+        promoted = promote(conn, gb.product_id, variant, now)
     gb = get_groupbuy(conn, gb.id)
-    _event(conn, gb.id, "left", now, user_id=user_id, quantity=mine.quantity, price_fen=gb.current_price_fen)
-    return gb, mine
+    _event(conn, gb.id, "changed", now, user_id=user_id, quantity=qty, price_fen=gb.current_price_fen)
+    return JoinResult("changed", gb, mine.join_no, qty, mine.quantity, variant, promotions=promoted)
+
+
+def _join_new(conn: Connection, gb: GroupBuy, user_id: str, qty: int, now: datetime, variant: str) -> JoinResult:
+    waiting = _waiting(conn, gb.id, user_id, variant)
+    if waiting is not None:  # already in the line: the new quantity, the same place
+        if waiting.quantity != qty:
+            conn.execute(
+                update(groupbuy_waitlist)
+                .where(groupbuy_waitlist.c.groupbuy_id == gb.id, groupbuy_waitlist.c.user_id == user_id,
+                       groupbuy_waitlist.c.variant == variant)
+                .values(quantity=qty)
+            )
+        promoted = promote(conn, gb.product_id, variant, now) if qty < waiting.quantity else []
+        mine = next((p for p in promoted if p.user_id == user_id and p.groupbuy_id == gb.id), None)
+        gb = get_groupbuy(conn, gb.id)
+        if mine is not None:
+            return JoinResult("joined", gb, mine.join_no, qty, 0, variant, promotions=promoted)
+        return JoinResult("waiting", gb, 0, qty, waiting.quantity, variant, waiting.position, promotions=promoted)
+    if not _line_exists(conn, gb.id, variant) and take_stock(conn, gb.product_id, qty, variant):
+        join_no = _add_participant(conn, gb.id, user_id, variant, qty, now)
+        gb = get_groupbuy(conn, gb.id)
+        _event(conn, gb.id, "joined", now, user_id=user_id, quantity=qty, price_fen=gb.current_price_fen)
+        return JoinResult("joined", gb, join_no, qty, 0, variant)
+    conn.execute(
+        insert(groupbuy_waitlist).values(
+            groupbuy_id=gb.id, user_id=user_id, variant=variant, quantity=qty, created_at=now
+        )
+    )
+    _event(conn, gb.id, "waitlisted", now, user_id=user_id, quantity=qty)
+    position = _waiting(conn, gb.id, user_id, variant).position
+    return JoinResult("waitlisted", get_groupbuy(conn, gb.id), 0, qty, 0, variant, position,
+                      left=stock_left(conn, gb.product_id, variant))
+
+
+def leave_groupbuy(
+    conn: Connection, groupbuy_id: int, user_id: str, now: datetime, variant: str | None = None
+) -> Left:
+    """Leave before settlement: every join and waitlisted join of the member here (or only those of
+    `variant`); the pieces go back to stock and serve the waitlists at once. Raises
+    GroupBuyUnavailable or NotParticipating."""
+    gb = _open_or_refuse(conn, groupbuy_id, now)
+    mine = [p for p in participants(conn, gb.id) if p.user_id == user_id and variant in (None, p.variant)]
+    waits = [w for w in waitlist(conn, gb.id) if w.user_id == user_id and variant in (None, w.variant)]
+    if not mine and not waits:
+        raise NotParticipating()
+    for table in (groupbuy_participants, groupbuy_waitlist):
+        q = table.delete().where(table.c.groupbuy_id == gb.id, table.c.user_id == user_id)
+        if variant is not None:
+            q = q.where(table.c.variant == variant)
+        conn.execute(q)
+    for p in mine:
+        return_stock(conn, gb.product_id, p.quantity, p.variant)
+    promoted = []
+    for v in dict.fromkeys(p.variant for p in mine):
+        promoted += promote(conn, gb.product_id, v, now)
+    gb = get_groupbuy(conn, gb.id)
+    if mine:
+        _event(conn, gb.id, "left", now, user_id=user_id, quantity=sum(p.quantity for p in mine),
+               price_fen=gb.current_price_fen)
+    return Left(gb, mine, waits, promoted)
+
+
+def promote(conn: Connection, product_id: int, variant: str, now: datetime) -> list[Promotion]:
+    """Serve waitlisted joins of this product and variant, in every open group buy, first come first
+    served (oldest entry first) while the stock covers the head of the line. Runs in the caller's
+    unit of work, which already holds the product's lock (a stock move or _lock), so each
+    promotion commits together with the stock it takes."""
+    line = conn.execute(
+        select(groupbuy_waitlist.c.id, groupbuy_waitlist.c.groupbuy_id, groupbuy_waitlist.c.user_id,
+               groupbuy_waitlist.c.quantity, groupbuys.c.group_id, products.c.code, products.c.name,
+               groupbuys.c.lang)
+        .join(groupbuys, groupbuys.c.id == groupbuy_waitlist.c.groupbuy_id)
+        .join(products, products.c.id == groupbuys.c.product_id)
+        .where(groupbuys.c.product_id == product_id, groupbuys.c.status == "open", groupbuys.c.deadline > now,
+               groupbuy_waitlist.c.variant == variant)
+        .order_by(groupbuy_waitlist.c.id)
+    ).all()
+    done = []
+    for entry_id, gb_id, user_id, qty, group_id, code, name, lang in line:
+        if not take_stock(conn, product_id, qty, variant):
+            break
+        conn.execute(delete(groupbuy_waitlist).where(groupbuy_waitlist.c.id == entry_id))
+        join_no = _add_participant(conn, gb_id, user_id, variant, qty, now)
+        _event(conn, gb_id, "promoted", now, user_id=user_id, quantity=qty)
+        done.append(Promotion(gb_id, group_id, code, name, user_id, variant, qty, join_no, lang))
+    names = member_names(conn, {(p.group_id, p.user_id) for p in done})
+    for p in done:
+        p.name = names.get((p.group_id, p.user_id), p.user_id)
+    return done
+
+
+_MEMBERS = getattr(tables, "members", None)  # members' names per group, where the schema has them
+
+
+def member_names(conn: Connection, who: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """{(group, user): name} for those with a known name; the others are called by their id."""
+    if _MEMBERS is None or not who:
+        return {}
+    users = sorted({u for _, u in who})
+    rows = conn.execute(select(_MEMBERS.c.group_id, _MEMBERS.c.user_id, _MEMBERS.c.name)
+                        .where(_MEMBERS.c.user_id.in_(users)))
+    return {(g, u): n for g, u, n in rows if (g, u) in who and n}
+
+
+def promote_product(conn: Connection, product_id: int, now: datetime) -> list[Promotion]:
+    """After an owner changed a product's stock: serve every variant's line (or the product's own)."""
+    lock_product(conn, product_id)
+    variants = conn.execute(
+        select(groupbuy_waitlist.c.variant).distinct()
+        .join(groupbuys, groupbuys.c.id == groupbuy_waitlist.c.groupbuy_id)
+        .where(groupbuys.c.product_id == product_id, groupbuys.c.status == "open")
+    ).scalars().all()
+    done = []
+    for v in sorted(variants):
+        done += promote(conn, product_id, v, now)
+    return done
+
+
+def reopen_groupbuy(
+    conn: Connection, groupbuy_id: int, *, group_id: str, deadline: datetime, created_by: str, now: datetime
+) -> tuple[GroupBuy, GroupBuy, list[str]] | None:
+    """复团: a new group buy like an earlier one (product, basis, tiers, limit) in the same group.
+    Returns (old, new, the old one's participants by name in join order, each once); None when no such id."""
+    old = get_groupbuy(conn, groupbuy_id)
+    if old is None:
+        return None
+    gb_id = conn.execute(
+        insert(groupbuys).values(
+            group_id=group_id, product_id=old.product_id, basis=old.basis, tiers=tiers_to_json(old.tiers),
+            deadline=deadline, status="open", created_by=created_by, created_at=now, limit_qty=old.limit_qty,
+            lang=old.lang,
+        )
+    ).inserted_primary_key[0]
+    _event(conn, gb_id, "opened", now, user_id=created_by)
+    people = list(dict.fromkeys(p.user_id for p in participants(conn, old.id)))  # settled ones keep theirs
+    names = member_names(conn, {(old.group_id, u) for u in people})
+    people = [names.get((old.group_id, u), u) for u in people]
+    return old, get_groupbuy(conn, gb_id), people
 
 
 def reminder_source(groupbuy_id: int) -> str:
@@ -394,23 +662,34 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
     # after the close it would only mislead.
     withdraw(conn, reminder_source(gb.id), now, f"group buy #{gb.id} closed before the reminder went out")
     people = participants(conn, gb.id)
+    dropped = waitlist(conn, gb.id)  # the line ends with the group buy; they are told in the announcement
+    if dropped:
+        conn.execute(delete(groupbuy_waitlist).where(groupbuy_waitlist.c.groupbuy_id == gb.id))
+        for w in dropped:
+            _event(conn, gb.id, "dropped", now, user_id=w.user_id, quantity=w.quantity)
     if price is None:
-        if gb.quantity:
-            return_stock(conn, gb.product_id, gb.quantity)
+        back: dict[str, int] = {}  # pieces per variant: one stock move each, however many joined
+        for p in people:
+            back[p.variant] = back.get(p.variant, 0) + p.quantity
+        promoted = []
+        for v, qty in back.items():
+            return_stock(conn, gb.product_id, qty, v)
+            promoted += promote(conn, gb.product_id, v, now)
         _event(conn, gb.id, "failed", now, quantity=gb.quantity)
-        return Settlement(gb, False)
+        return Settlement(gb, False, dropped=dropped, promotions=promoted)
     made = []
-    if people:  # multi-row INSERT … RETURNING in batches; ids matched back by user (one order each)
-        order_ids = dict(conn.execute(
-            insert(orders).returning(orders.c.user_id, orders.c.id),
+    if people:  # multi-row INSERT … RETURNING in batches; ids matched back by join (user and variant:
+        # a member holding several sizes has a join, and so an order, for each)
+        order_ids = {(user, variant): oid for user, variant, oid in conn.execute(
+            insert(orders).returning(orders.c.user_id, orders.c.variant, orders.c.id),
             [
                 {"group_id": gb.group_id, "user_id": p.user_id, "product_id": gb.product_id, "quantity": p.quantity,
                  "unit_price_fen": price, "total_fen": price * p.quantity, "price_source": "groupbuy",
-                 "status": "confirmed", "groupbuy_id": gb.id, "created_at": now}
+                 "status": "confirmed", "groupbuy_id": gb.id, "created_at": now, "variant": p.variant}
                 for p in people
             ],
-        ).all())
-        made = [(p, order_ids[p.user_id]) for p in people]
+        )}
+        made = [(p, order_ids[p.user_id, p.variant]) for p in people]
     stamp_groupbuy_orders(conn, made, now)
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
-    return Settlement(gb, True, made)
+    return Settlement(gb, True, made, dropped=dropped)

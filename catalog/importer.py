@@ -20,9 +20,10 @@ from pricing.groupbuy import PriceRuleError
 from pricing.money import parse_yuan
 from pricing.tiers import ladder_to_json, parse_ladder_text
 from storage.db import Database
-from storage.tables import product_tiers, products
+from storage.tables import product_tiers, product_variants, products
 
 CSV_COLUMNS = ("code", "name", "description", "category", "price", "market_price", "stock", "active", "tiers")
+OPTIONAL_COLUMNS = ("variants",)  # `39码:100;40码:200`; a file without the column is read as before
 # Rows per transaction: a batch commits a few hundred at once (one transaction per row would crawl
 # over 50,000 rows) while never holding SQLite's single write lock for long, so a running server
 # only waits a moment. Rows are validated before the batch opens; a rejected row never reaches it.
@@ -133,8 +134,16 @@ def _bulk_upsert(conn: Connection, batch: list[tuple[_Row, dict[str, Any]]], now
         ).all()
     ) if keeps_ladder else {}
     careful = [(r, d) for c, (r, d) in by_code.items() if top_tier.get(ids.get(c), 0) >= d["price_fen"]]
+    # Variants, and stock of a product that has them (its stock is their sum), go through
+    # upsert_product, which keeps the two in step or refuses the row naming the field.
+    with_variants = set(conn.execute(
+        select(product_variants.c.product_id).distinct().where(product_variants.c.product_id.in_(_inline(list(ids.values()))))
+    ).scalars()) if ids else set()
     skip = {d["code"] for _, d in careful}
-    new = [d for c, (_, d) in by_code.items() if c not in ids]
+    careful += [(r, d) for c, (r, d) in by_code.items()
+                if c not in skip and ("variants" in d or ids.get(c) in with_variants)]
+    skip = {d["code"] for _, d in careful}
+    new = [d for c, (_, d) in by_code.items() if c not in ids and c not in skip]
     old = [d for c, (_, d) in by_code.items() if c in ids and c not in skip]
     if new:
         values = [{**_NEW_DEFAULTS, **_columns(d), "created_at": now, "updated_at": now} for d in new]
@@ -163,7 +172,7 @@ def _inline(values: list[Any]):
 
 
 def _columns(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != "tiers"}
+    return {k: v for k, v in data.items() if k not in ("tiers", "variants")}
 
 
 def _upsert_one(conn: Connection, row: _Row, data: dict[str, Any], now: datetime, report: ImportReport) -> None:
@@ -246,13 +255,14 @@ def _csv_header(path: Path, names: list[str]) -> dict[str, int]:
             f"{path}: the header (line 1) lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
             f"it needs {','.join(CSV_COLUMNS)}"
         )
-    unknown = [n for n in names if n and n not in CSV_COLUMNS]
+    known = CSV_COLUMNS + OPTIONAL_COLUMNS
+    unknown = [n for n in names if n and n not in known]
     if unknown:
-        raise ImportFailed(f"{path}: the header (line 1) has the unknown column {unknown[0]!r}; the columns are {','.join(CSV_COLUMNS)}")
-    twice = [c for c in CSV_COLUMNS if names.count(c) > 1]
+        raise ImportFailed(f"{path}: the header (line 1) has the unknown column {unknown[0]!r}; the columns are {','.join(known)}")
+    twice = [c for c in known if names.count(c) > 1]
     if twice:
         raise ImportFailed(f"{path}: the header (line 1) has the column {twice[0]} twice")
-    return {c: names.index(c) for c in CSV_COLUMNS}
+    return {c: names.index(c) for c in known if c in names}
 
 
 def _csv_product(raw: tuple[list[str], int, dict[str, int]]) -> dict[str, Any]:
@@ -280,10 +290,25 @@ def _csv_product(raw: tuple[list[str], int, dict[str, int]]) -> dict[str, Any]:
         product["tiers"] = ladder_to_json(parse_ladder_text(cell["tiers"], product["price_fen"]))
     except PriceRuleError as e:
         raise _Rejected(f"tiers: {e.en}") from None
+    if cell.get("variants"):  # empty: an existing product's variants stay as they are
+        product["variants"] = _variants_text(cell["variants"])
     try:
         return validate_product(product)
     except ProductError as e:
         raise _Rejected(f"{_CSV_FIELD.get(e.field, e.field)}: {e.message}") from None
+
+
+def _variants_text(text: str) -> list[dict[str, Any]]:
+    """`39码:100;40码:200` (full-width `：` and `；` too) -> [{"name": "39码", "stock": 100}, …]."""
+    out = []
+    for part in text.replace("；", ";").replace("：", ":").split(";"):
+        if not part.strip():
+            continue
+        name, colon, stock = part.rpartition(":")
+        if not colon or not _WHOLE.match(stock.strip()):
+            raise _Rejected(f"variants: {part.strip()!r} is not NAME:STOCK (write 39码:100;40码:200)")
+        out.append({"name": name.strip(), "stock": int(stock.strip())})
+    return out
 
 
 def _csv_unreadable(error: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from storage.tables import orders, products
 _ORDER_NO = re.compile(r"^D?(\d{1,12})$", re.IGNORECASE)
 _PLACED = (
     "group_id", "user_id", "product_id", "quantity", "unit_price_fen", "total_fen", "price_source", "status",
-    "deal_id", "created_at",
+    "deal_id", "created_at", "variant",
 )
 # Every 下单 runs it: prepared once (storage/prepared.py).
 _INSERT_ORDER = Prepared(insert(orders).values({c: bindparam(c) for c in _PLACED}).returning(orders.c.id))
@@ -60,6 +60,7 @@ class Order:
     pickup_point: str | None = None
     collected_at: datetime | None = None
     join_no: int | None = None
+    variant: str = ""  # the variant's name; "" for a product without variants
 
     @property
     def order_no(self) -> str:
@@ -71,6 +72,7 @@ class Order:
             "group_id": self.group_id,
             "user_id": self.user_id,
             "product_code": self.product_code,
+            "variant": self.variant,
             "quantity": self.quantity,
             "unit_price_fen": self.unit_price_fen,
             "total_fen": self.total_fen,
@@ -94,10 +96,11 @@ def parse_order_no(text: str) -> int | None:
 
 
 def place_order(
-    conn: Connection, *, group_id: str, user_id: str, product: Product, qty: int, now: datetime
+    conn: Connection, *, group_id: str, user_id: str, product: Product, qty: int, now: datetime, variant: str = ""
 ) -> tuple[Order, Quote]:
-    """Order qty pieces at the best price (SPEC section 7). Raises OutOfStock; the caller's
-    transaction (or savepoint) rolls back whatever was taken before the raise."""
+    """Order qty pieces (of `variant`, which a product with variants needs) at the best price
+    (SPEC section 7). Raises OutOfStock; the caller's transaction (or savepoint) rolls back
+    whatever was taken before the raise."""
     deal = active_deal(conn, group_id, product.id, now)
     q = quote(product.price_fen, product.ladder, qty, deal.price_fen if deal else None)
     deal_id = None
@@ -106,8 +109,8 @@ def place_order(
             deal_id = deal.id
         else:  # the deal's limit ran out (or this order does not fit in what is left): normal price
             q = quote(product.price_fen, product.ladder, qty, None)
-    if not take_stock(conn, product.id, qty):
-        raise OutOfStock(stock_left(conn, product.id))
+    if not take_stock(conn, product.id, qty, variant):
+        raise OutOfStock(stock_left(conn, product.id, variant))
     order_id = _INSERT_ORDER.returned(
         conn,
         {
@@ -121,11 +124,12 @@ def place_order(
             "status": "pending",
             "deal_id": deal_id,
             "created_at": now,
+            "variant": variant,
         },
     )
     order = Order(
         order_id, group_id, user_id, product.code, product.name, qty, q.unit_price_fen, q.total_fen,
-        q.source, "pending", now, product.id, deal_id, None,
+        q.source, "pending", now, product.id, deal_id, None, variant=variant,
     )
     return order, q
 
@@ -143,7 +147,7 @@ def cancel_order(conn: Connection, order_id: int, user_id: str, now: datetime) -
     ).rowcount
     if not done:
         raise CancelRefused("not_pending", order.status)
-    return_stock(conn, order.product_id, order.quantity)
+    return_stock(conn, order.product_id, order.quantity, order.variant)
     if order.deal_id is not None:
         return_deal_quota(conn, order.deal_id, order.quantity)
     order.status = "cancelled"
@@ -168,6 +172,7 @@ _SELECT = select(
     orders.c.pickup_point,
     orders.c.collected_at,
     orders.c.join_no,
+    orders.c.variant,
 ).join(products, products.c.id == orders.c.product_id)
 
 

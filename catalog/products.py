@@ -1,22 +1,25 @@
 """Products and their quantity ladders: validation, upsert, reading and atomic stock moves (search: catalog/search.py)."""
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from pricing.groupbuy import PriceRuleError
 from pricing.tiers import ladder_from_json, ladder_unit_price, validate_ladder
 from storage.prepared import Prepared
-from storage.tables import product_tiers, products
+from storage.tables import product_tiers, product_variants, products
 
 CODE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
 MAX_STOCK = 10_000_000
+MAX_VARIANTS = 100
+VARIANT_NAME_RE = re.compile(r"^[^\s:;]{1,32}$")  # one word: it is typed between a code and a quantity
 
 
 class ProductError(ValueError):
@@ -33,6 +36,20 @@ class DuplicateCode(ValueError):
 
 
 @dataclass
+class Variant:
+    name: str
+    stock: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "stock": self.stock}
+
+
+def variant_key(name: str) -> str:
+    """How variant names are compared: case-insensitively, full-width read as half-width (`４２码` is `42码`)."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+@dataclass
 class Product:
     id: int
     code: str
@@ -44,6 +61,11 @@ class Product:
     stock: int
     active: bool
     ladder: list[tuple[int, int]] = field(default_factory=list)  # (min_qty, price_fen), rising
+    variants: list[Variant] = field(default_factory=list)  # in the owner's order; stock is their sum
+
+    def variant(self, name: str) -> Variant | None:
+        key = variant_key(name)
+        return next((v for v in self.variants if variant_key(v.name) == key), None)
 
     def unit_price(self, qty: int) -> int:
         return ladder_unit_price(self.price_fen, self.ladder, qty)
@@ -59,6 +81,7 @@ class Product:
             "stock": self.stock,
             "active": self.active,
             "tiers": [{"min_qty": q, "price_fen": p} for q, p in self.ladder],
+            "variants": [v.to_json() for v in self.variants],
         }
 
 
@@ -69,7 +92,9 @@ def normalize_code(code: str) -> str:
 
 # ---- validation: one place for the admin API, the importer and the demo catalog ----------------
 
-FIELDS = ("code", "name", "description", "category", "price_fen", "market_price_fen", "stock", "active", "tiers")
+FIELDS = (
+    "code", "name", "description", "category", "price_fen", "market_price_fen", "stock", "active", "tiers", "variants",
+)
 
 
 def validate_product(raw: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
@@ -115,6 +140,39 @@ def validate_product(raw: dict[str, Any], *, partial: bool = False) -> dict[str,
             out["tiers"] = ladder_from_json(raw["tiers"] or [], base_price_fen=out.get("price_fen"))
         except PriceRuleError as e:
             raise ProductError("tiers", e.en) from None
+    if "variants" in raw:
+        out["variants"] = _variants(raw["variants"])
+        total = sum(stock for _, stock in out["variants"])
+        if out["variants"] and "stock" in out and out["stock"] != total:
+            raise ProductError("stock", f"is the sum of the variants' stock ({total}); leave it out or make it match")
+        if out["variants"]:
+            out["stock"] = total
+    return out
+
+
+def _variants(raw: Any) -> list[tuple[str, int]]:
+    """[{"name": "42码", "stock": 500}, …] -> [("42码", 500), …]; names unique case-insensitively."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_VARIANTS:
+        raise ProductError("variants", f"must be a list of at most {MAX_VARIANTS} {{\"name\", \"stock\"}} items")
+    out, seen = [], set()
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - {"name", "stock"} or "name" not in item:
+            raise ProductError("variants", 'each item must be {"name": TEXT, "stock": N}')
+        name = item["name"].strip() if isinstance(item["name"], str) else None
+        if not name or not VARIANT_NAME_RE.match(name):
+            raise ProductError("variants", "a name must be 1 to 32 characters without spaces, ':' or ';'")
+        if variant_key(name) in seen:
+            raise ProductError("variants", f"{name} appears twice")
+        seen.add(variant_key(name))
+        try:
+            stock = _whole(item.get("stock", 0), "stock", minimum=0, maximum=MAX_STOCK)
+        except ProductError as e:
+            raise ProductError("variants", f"{name}: stock {e.message}") from None
+        out.append((name, stock))
+    if sum(stock for _, stock in out) > MAX_STOCK:
+        raise ProductError("variants", f"the stocks add up to more than {MAX_STOCK}")
     return out
 
 
@@ -157,18 +215,27 @@ _BY_CODE = Prepared(_WITH_LADDER.where(products.c.code == bindparam("code")))
 _BY_ID = Prepared(_WITH_LADDER.where(products.c.id == bindparam("product_id")))
 
 
-def _with_ladder(rows: list[tuple]) -> Product | None:
+_VARIANTS = Prepared(
+    select(product_variants.c.name, product_variants.c.stock)
+    .where(product_variants.c.product_id == bindparam("product_id"))
+    .order_by(product_variants.c.position, product_variants.c.id)
+)
+
+
+def _with_ladder(conn: Connection, rows: list[tuple]) -> Product | None:
     if not rows:
         return None
-    return _product(rows[0], [(r[9], r[10]) for r in rows if r[9] is not None])
+    p = _product(rows[0], [(r[9], r[10]) for r in rows if r[9] is not None])
+    p.variants = [Variant(*r) for r in _VARIANTS.all(conn, {"product_id": p.id})]
+    return p
 
 
 def get_product(conn: Connection, code: str) -> Product | None:
-    return _with_ladder(_BY_CODE.all(conn, {"code": normalize_code(code)}))
+    return _with_ladder(conn, _BY_CODE.all(conn, {"code": normalize_code(code)}))
 
 
 def get_product_by_id(conn: Connection, product_id: int) -> Product | None:
-    return _with_ladder(_BY_ID.all(conn, {"product_id": product_id}))
+    return _with_ladder(conn, _BY_ID.all(conn, {"product_id": product_id}))
 
 
 def list_products(conn: Connection, word: str = "", *, active: bool | None = None, limit: int = 100,
@@ -192,7 +259,16 @@ def list_products(conn: Connection, word: str = "", *, active: bool | None = Non
         )
         for pid, min_qty, price in tiers:
             ladders[pid].append((min_qty, price))
-    return [_product(r, ladders[r[0]]) for r in rows]
+    out = [_product(r, ladders[r[0]]) for r in rows]
+    if out:
+        by_id = {p.id: p for p in out}
+        for pid, name, stock in conn.execute(
+            select(product_variants.c.product_id, product_variants.c.name, product_variants.c.stock)
+            .where(product_variants.c.product_id.in_(list(by_id)))
+            .order_by(product_variants.c.product_id, product_variants.c.position, product_variants.c.id)
+        ):
+            by_id[pid].variants.append(Variant(name, stock))
+    return out
 
 
 def _escape_like(word: str) -> str:
@@ -204,13 +280,15 @@ def _escape_like(word: str) -> str:
 def create_product(conn: Connection, data: dict[str, Any], now: datetime) -> Product:
     if conn.execute(select(products.c.id).where(products.c.code == data["code"])).first():
         raise DuplicateCode(data["code"])
-    values = {k: v for k, v in data.items() if k != "tiers"}
+    values = {k: v for k, v in data.items() if k not in ("tiers", "variants")}
     values.setdefault("description", "")
     values.setdefault("category", "")
     values.setdefault("stock", 0)
     values.setdefault("active", True)
     pid = conn.execute(insert(products).values(**values, created_at=now, updated_at=now)).inserted_primary_key[0]
     _replace_ladder(conn, pid, data.get("tiers") or [])
+    if data.get("variants"):
+        _replace_variants(conn, pid, data["variants"])
     return get_product_by_id(conn, pid)
 
 
@@ -226,10 +304,16 @@ def update_product(conn: Connection, code: str, data: dict[str, Any], now: datet
         validate_ladder(ladder, price)
     except PriceRuleError as e:
         raise ProductError("tiers", e.en) from None
-    values = {k: v for k, v in data.items() if k != "tiers"}
+    if current.variants and "stock" in data and "variants" not in data:
+        raise ProductError("stock", "is the sum of the variants' stock: change \"variants\" instead")
+    values = {k: v for k, v in data.items() if k not in ("tiers", "variants")}
+    # The product's row first: every stock move locks it before a variant's (take_stock), so an
+    # update here waits for moves in flight and they wait for it.
     conn.execute(update(products).where(products.c.id == current.id).values(**values, updated_at=now))
     if "tiers" in data:
         _replace_ladder(conn, current.id, data["tiers"])
+    if "variants" in data:
+        _replace_variants(conn, current.id, data["variants"])
     return get_product_by_id(conn, current.id)
 
 
@@ -251,13 +335,45 @@ def _replace_ladder(conn: Connection, product_id: int, ladder: list[tuple[int, i
         )
 
 
-def take_stock(conn: Connection, product_id: int, qty: int) -> bool:
-    """Atomically take qty pieces; False (and nothing taken) when fewer are left.
+def _replace_variants(conn: Connection, product_id: int, variants: list[tuple[str, int]]) -> None:
+    """The variants become exactly these (matched by name, case-insensitively: a kept name keeps its
+    row, with the new stock); the product's stock becomes their sum. An empty list removes them all
+    and leaves the product's stock as it stands."""
+    have = {variant_key(name): vid for vid, name in conn.execute(
+        select(product_variants.c.id, product_variants.c.name).where(product_variants.c.product_id == product_id)
+    )}
+    keep = set()
+    for position, (name, stock) in enumerate(variants):
+        vid = have.get(variant_key(name))
+        if vid is None:
+            conn.execute(insert(product_variants).values(product_id=product_id, name=name, position=position, stock=stock))
+        else:
+            keep.add(vid)
+            conn.execute(update(product_variants).where(product_variants.c.id == vid)
+                         .values(name=name, position=position, stock=stock))
+    gone = [vid for vid in have.values() if vid not in keep]
+    if gone:
+        conn.execute(delete(product_variants).where(product_variants.c.id.in_(gone)))
+    if variants:
+        conn.execute(update(products).where(products.c.id == product_id).values(stock=sum(s for _, s in variants)))
 
-    One conditional UPDATE checked by its rowcount: the database decides, so two processes
-    can never both take the last piece (no read-modify-write).
+
+def take_stock(conn: Connection, product_id: int, qty: int, variant: str = "") -> bool:
+    """Atomically take qty pieces (of one variant, when named); False (and nothing taken) when fewer are left.
+
+    Conditional UPDATEs checked by their rowcount: the database decides, so two processes can
+    never both take the last piece (no read-modify-write). With a variant the product's row goes
+    first (its stock is the sum, and locking it first orders every stock move of one product the
+    same way), then the variant's; if the variant has too few, the product's pieces go back.
     """
-    return _TAKE_STOCK.rowcount(conn, {"product_id": product_id, "qty": qty}) == 1
+    if not variant:
+        return _TAKE_PLAIN.rowcount(conn, {"product_id": product_id, "qty": qty}) == 1
+    if not _TAKE_STOCK.rowcount(conn, {"product_id": product_id, "qty": qty}) == 1:
+        return False
+    if _TAKE_VARIANT.rowcount(conn, {"product_id": product_id, "name": variant, "qty": qty}) == 1:
+        return True
+    _RETURN_STOCK.rowcount(conn, {"product_id": product_id, "qty": qty})
+    return False
 
 
 _TAKE_STOCK = Prepared(
@@ -267,9 +383,74 @@ _TAKE_STOCK = Prepared(
 )
 
 
-def return_stock(conn: Connection, product_id: int, qty: int) -> None:
-    conn.execute(update(products).where(products.c.id == product_id).values(stock=products.c.stock + qty))
+# Without a variant only from a product that has none: its stock is theirs to hand out.
+_NO_VARIANTS = ~exists().where(product_variants.c.product_id == products.c.id)
+_TAKE_PLAIN = Prepared(
+    update(products)
+    .where(and_(products.c.id == bindparam("product_id"), products.c.stock >= bindparam("qty"), _NO_VARIANTS))
+    .values(stock=products.c.stock - bindparam("qty"))
+)
+_RETURN_PLAIN = Prepared(
+    update(products)
+    .where(and_(products.c.id == bindparam("product_id"), _NO_VARIANTS))
+    .values(stock=products.c.stock + bindparam("qty"))
+)
+_TAKE_VARIANT = Prepared(
+    update(product_variants)
+    .where(and_(
+        product_variants.c.product_id == bindparam("product_id"),
+        product_variants.c.name == bindparam("name"),
+        product_variants.c.stock >= bindparam("qty"),
+    ))
+    .values(stock=product_variants.c.stock - bindparam("qty"))
+)
+_RETURN_STOCK = Prepared(
+    update(products).where(products.c.id == bindparam("product_id")).values(stock=products.c.stock + bindparam("qty"))
+)
+_RETURN_VARIANT = Prepared(
+    update(product_variants)
+    .where(product_variants.c.product_id == bindparam("product_id"), product_variants.c.name == bindparam("name"))
+    .values(stock=product_variants.c.stock + bindparam("qty"))
+)
 
 
-def stock_left(conn: Connection, product_id: int) -> int:
+def return_stock(conn: Connection, product_id: int, qty: int, variant: str = "") -> None:
+    """Give qty pieces back (to the variant, when named; product row first, as in take_stock).
+    A variant the owner has since removed takes nothing back, and neither does the product; nor
+    does a product that got variants after these pieces were taken without one (no size to go to)."""
+    if not variant:
+        _RETURN_PLAIN.rowcount(conn, {"product_id": product_id, "qty": qty})
+        return
+    _RETURN_STOCK.rowcount(conn, {"product_id": product_id, "qty": qty})
+    if _RETURN_VARIANT.rowcount(conn, {"product_id": product_id, "name": variant, "qty": qty}) != 1:
+        _RETURN_STOCK.rowcount(conn, {"product_id": product_id, "qty": -qty})
+
+
+def stock_left(conn: Connection, product_id: int, variant: str = "") -> int:
+    if variant:
+        left = conn.execute(select(product_variants.c.stock).where(
+            product_variants.c.product_id == product_id, product_variants.c.name == variant)).scalar()
+        return left or 0
     return conn.execute(select(products.c.stock).where(products.c.id == product_id)).scalar_one()
+
+
+def lock_product(conn: Connection, product_id: int) -> None:
+    """Hold the product's row until the transaction ends (PostgreSQL; a SQLite write transaction is
+    already exclusive). Group-buy joins, leaves, settlements and waitlist promotions take it first,
+    before the group buy's own row, in the same order as every stock move (take_stock)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(products.c.id).where(products.c.id == product_id).with_for_update())
+
+
+def find_variant(product: Product, text: str) -> tuple[Variant | None, list[str]]:
+    """The variant a member typed (exactly, or the one name it begins: `42` for `42码`), else
+    (None, the nearest names for a typo)."""
+    exact = product.variant(text)
+    if exact is not None:
+        return exact, []
+    key = variant_key(text)
+    starting = [v for v in product.variants if variant_key(v.name).startswith(key)]
+    if len(starting) == 1:
+        return starting[0], []
+    by_key = {variant_key(v.name): v.name for v in product.variants}
+    return None, [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.5)]

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.engine import Connection
 
 from catalog.products import _COLUMNS, CODE_RE, Product, _product, normalize_code
+from catalog.shelf import SHELF_IDS, has_shelf
 from storage.prepared import Prepared
 from storage.tables import products
 
@@ -65,11 +66,24 @@ _PG_TRGM = _paged(_ACTIVE.where(_PG_TEXT.like(_LIKE, escape="\\"), _MATCHES))
 _PG_GRAMS = _paged(_ACTIVE.where(func.tuanbot_grams(_PG_TEXT).op("@>")(array([bindparam("gram")])), _MATCHES))
 
 
-def search_products(conn: Connection, word: str, *, offset: int, limit: int) -> tuple[list[Product], bool]:
-    """Active products whose code, name, category or description holds the word, by code; (page, more after it)."""
+# A group with its own shelf (catalog.shelf): its few visible products, matched the same way.
+_SHELVED = {has_word: _paged(_ACTIVE.where(products.c.id.in_(SHELF_IDS), *([_MATCHES] if has_word else [])))
+            for has_word in (False, True)}
+
+
+def search_products(
+    conn: Connection, word: str, *, offset: int, limit: int, group_id: str | None = None, now=None
+) -> tuple[list[Product], bool]:
+    """Active products whose code, name, category or description holds the word, by code; (page, more after it).
+    With `group_id` (and `now`) of a group that has a shelf: only what that group sells."""
     word = word.strip()
     params = {"offset": offset, "limit": limit + 1}
-    if not word:
+    if group_id is not None and has_shelf(conn, group_id):
+        params.update(group_id=group_id, now=now)
+        if word:
+            params["like"] = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = _SHELVED[bool(word)].all(conn, params)
+    elif not word:
         rows = _ALL.all(conn, params)
     else:
         low = word.lower()

@@ -11,17 +11,24 @@ from catalog import reminders
 from catalog.groupbuys import GroupBuy, Settlement, settle
 from catalog.members import names_of
 from catalog.orders import order_no
+from handlers.common import promotion_text
 from pricing.groupbuy import PEOPLE, Basis, progress_text
 from pricing.money import fmt
+from storage.outbox import enqueue
 
 _LISTED_IN_ANNOUNCEMENT = 30  # a settlement announcement names at most this many participants
 
 
 def settle_groupbuy(conn: Connection, groupbuy_id: int, now: datetime) -> str | None:
     """Settle (catalog.groupbuys.settle) and return the announcement for the group in the group buy's
-    language; None when it was already settled."""
+    language; None when it was already settled. Stock a failed group buy returns may serve waitlists
+    of other group buys of the product: each promotion is queued to its group here, in this unit of work."""
     done = settle(conn, groupbuy_id, now)
-    return None if done is None else announcement(done, done.gb.lang, settlement_names(conn, done))
+    if done is None:
+        return None
+    for p in done.promotions:
+        enqueue(conn, p.group_id, promotion_text(p, p.lang), now, source="waitlist")
+    return announcement(done, done.gb.lang, settlement_names(conn, done))
 
 
 def settlement_names(conn: Connection, s: Settlement) -> dict[str, str]:
@@ -63,9 +70,10 @@ def announcement(s: Settlement, lang: str = "zh", names: dict[str, str] | None =
         first = min(gb.tiers, key=lambda t: t.threshold)
         need = _amount(gb.basis, first.threshold, en)
         if en:
-            return (f"Group buy {title} did not succeed: {counted}, the first tier needs {need}. "
-                    "All stock has been returned; no orders were made.")
-        return f"团购 {title} 未成团：{counted}，最低一档要 {need}。库存已全部退回，不产生订单。"
+            return "\n".join([f"Group buy {title} did not succeed: {counted}, the first tier needs {need}. "
+                              "All stock has been returned; no orders were made."] + _dropped_line(s, en))
+        return "\n".join([f"团购 {title} 未成团：{counted}，最低一档要 {need}。库存已全部退回，不产生订单。"]
+                         + _dropped_line(s, en))
     price = fmt(gb.final_price_fen)
     if en:
         lines = [f"Group buy {title} succeeded! {counted}; everyone pays {price} each. Confirmed orders:"]
@@ -74,14 +82,28 @@ def announcement(s: Settlement, lang: str = "zh", names: dict[str, str] | None =
     for i, (p, order_id) in enumerate(s.orders[:_LISTED_IN_ANNOUNCEMENT], 1):
         total = fmt(gb.final_price_fen * p.quantity)
         who = names.get(p.user_id) or p.user_id
+        variant = f" {p.variant}" if p.variant else ""
         if en:
-            lines.append(f"{i}. {who} ×{p.quantity} {total} join no. {p.join_no} (order {order_no(order_id)})")
+            lines.append(f"{i}. {who}{variant} ×{p.quantity} {total} join no. {p.join_no} (order {order_no(order_id)})")
         else:
-            lines.append(f"{i}. {who} ×{p.quantity} {total} 跟团号 {p.join_no}（{order_no(order_id)}）")
+            lines.append(f"{i}. {who}{variant} ×{p.quantity} {total} 跟团号 {p.join_no}（{order_no(order_id)}）")
     hidden = len(s.orders) - _LISTED_IN_ANNOUNCEMENT
     if hidden > 0:
         lines.append(f"… and {hidden} more" if en else f"……另有 {hidden} 人")
-    return "\n".join(lines)
+    return "\n".join(lines + _dropped_line(s, en))
+
+
+def _dropped_line(s: Settlement, en: bool) -> list[str]:
+    """The waitlist ends with the group buy: who waited in vain is told so."""
+    if not s.dropped:
+        return []
+    names = list(dict.fromkeys(w.user_id for w in s.dropped))
+    shown = (", " if en else "、").join(names[:_LISTED_IN_ANNOUNCEMENT])
+    if len(names) > _LISTED_IN_ANNOUNCEMENT:
+        shown += f" and {len(names) - _LISTED_IN_ANNOUNCEMENT} more" if en else f" 等 {len(names)} 人"
+    if en:
+        return [f"The waitlist was not reached and is dropped: {shown}."]
+    return [f"候补没能递补，已取消：{shown}。"]
 
 
 def _amount(basis: Basis, n: int, en: bool) -> str:

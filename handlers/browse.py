@@ -6,7 +6,7 @@ from catalog.deals import active_deal
 from catalog.products import Product
 from catalog.search import search_products
 from handlers.args import require, tokens
-from handlers.common import find_product
+from handlers.common import find_product, require_on_shelf
 from handlers.context import Ctx
 from pricing.money import fmt
 
@@ -32,7 +32,8 @@ def more(ctx: Ctx, _args: None) -> None:
 
 
 def _show_page(ctx: Ctx, word: str, offset: int) -> None:
-    page, has_more = search_products(ctx.conn, word, offset=offset, limit=PAGE)
+    here = None if ctx.msg.is_private else ctx.group_id  # a group with a shelf sees only it (catalog.shelf)
+    page, has_more = search_products(ctx.conn, word, offset=offset, limit=PAGE, group_id=here, now=ctx.now)
     if not page:
         forget_cursor(ctx.conn, ctx.group_id, ctx.user_id)
         if word:
@@ -56,6 +57,7 @@ def _line(ctx: Ctx, p: Product) -> str:
 
 def info(ctx: Ctx, code: str) -> None:
     p = find_product(ctx, code)
+    require_on_shelf(ctx, p)
     lines = [f"{p.code} {p.name}"]
     price = fmt(p.price_fen)
     if p.market_price_fen and p.market_price_fen > p.price_fen:
@@ -64,6 +66,10 @@ def info(ctx: Ctx, code: str) -> None:
     if p.ladder:
         steps = [ctx.t(f"{q}件起 {fmt(fen)}/件", f"from {q} pcs {fmt(fen)} each") for q, fen in p.ladder]
         lines.append(ctx.t("阶梯价：", "Ladder: ") + ctx.t("；", "; ").join(steps))
+    if p.variants:
+        sizes = [ctx.t(f"{v.name} 库存 {v.stock}" if v.stock else f"{v.name} 已售罄",
+                       f"{v.name} stock {v.stock}" if v.stock else f"{v.name} sold out") for v in p.variants]
+        lines.append(ctx.t("规格：", "Variants: ") + ctx.t("；", "; ").join(sizes))
     deal = active_deal(ctx.conn, ctx.group_id, p.id, ctx.now)
     if deal is not None:
         text = ctx.t(f"本群特价：{fmt(deal.price_fen)}", f"Deal in this group: {fmt(deal.price_fen)}")
@@ -77,5 +83,8 @@ def info(ctx: Ctx, code: str) -> None:
         lines.append(ctx.t(f"分类：{p.category}", f"Category: {p.category}"))
     if p.description:
         lines.append(p.description)
-    lines.append(ctx.t(f"下单：下单 {p.code} 数量", f"To order: buy {p.code} QTY"))
+    if p.variants:
+        lines.append(ctx.t(f"下单：下单 {p.code} 规格 数量", f"To order: buy {p.code} VARIANT QTY"))
+    else:
+        lines.append(ctx.t(f"下单：下单 {p.code} 数量", f"To order: buy {p.code} QTY"))
     ctx.reply.texts.append("\n".join(lines))

@@ -48,8 +48,12 @@ class GroupBuyView:
         return {"groupbuy": {k: getattr(self, k) for k in self.__dataclass_fields__}}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> GroupBuyView:
-        return cls(**data["groupbuy"])
+    def from_json(cls, data: dict[str, Any]) -> GroupBuyView | None:
+        """The view stored by to_json; None for one this version cannot read (fields added or gone)."""
+        fields = data.get("groupbuy")
+        if not isinstance(fields, dict) or set(fields) != set(cls.__dataclass_fields__):
+            return None
+        return cls(**fields)
 
 
 @dataclass
@@ -81,7 +85,8 @@ class Reply:
         extra = next((d for d in items if isinstance(d, dict)), None)
         if extra is None:
             return cls(texts)
-        return cls(texts, GroupBuyView.from_json(extra), bool(extra.get("invites_joining")))
+        view = GroupBuyView.from_json(extra)
+        return cls(texts, view, view is not None and bool(extra.get("invites_joining")))
 
 
 def _channel_role(role: str) -> str:

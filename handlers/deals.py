@@ -92,8 +92,10 @@ def show_deals(ctx: Ctx, _args: None) -> None:
         for gb in gbs:
             lines.append(f"#{gb.id} {gb.product_code} {gb.product_name}{ctx.t('：', ': ')}"
                          f"{status_text(ctx, gb)}{ctx.t('，', ', ')}{time_left(ctx, gb.deadline)}")
-        lines.append(ctx.t(f"参团发“参团 编号 数量”，或发“+1”加入最新的团购（#{gbs[0].id}）。",
-                           f"Join with \"join ID QTY\", or send \"+1\" for the newest (#{gbs[0].id})."))
+        sized = get_product_by_id(ctx.conn, gbs[0].product_id).variants  # the newest needs a size after +1
+        plus = f"+1 {next((v.name for v in sized if v.stock > 0), sized[0].name)}" if sized else "+1"
+        lines.append(ctx.t(f"参团发“参团 编号 数量”，或发“{plus}”加入最新的团购（#{gbs[0].id}）。",
+                           f"Join with \"join ID QTY\", or send \"{plus}\" for the newest (#{gbs[0].id})."))
     if flash:
         lines.append(ctx.t("限时特价：", "Flash deals:"))
         lines.extend(_deal_line(ctx, d) for d in flash)

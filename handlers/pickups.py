@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from catalog.fulfilment import give_point_to_waiting_orders
 from catalog.pickups import (
     MAX_NAME,
     MAX_POINTS,
@@ -14,7 +15,6 @@ from catalog.pickups import (
     list_points,
     remove_point,
 )
-from catalog.fulfilment import give_point_to_waiting_orders
 from handlers.common import unknown_point
 from handlers.context import Ctx, UserError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from handlers import browse, deals, fulfilment, groupbuy, help, orders, pickups, pushes, stats
+from handlers import browse, deals, fulfilment, groupbuy, help, orders, pickups, pushes, shelf, stats
 from handlers.args import no_args, rest_text
 from handlers.context import Ctx
 
@@ -41,7 +41,8 @@ COMMANDS: list[Command] = [
     ),
     Command(
         "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy, personal=True,
-        usage=("编码 [数量]", "CODE [N]"), summary=("下单，买得越多越便宜", "order; the more you buy, the cheaper"),
+        usage=("编码 [规格] [数量]", "CODE [VARIANT] [N]"),
+        summary=("下单，买得越多越便宜", "order; the more you buy, the cheaper"),
     ),
     Command("orders", ("我的订单",), ("orders",), orders.my_orders, personal=True, summary=("我的订单", "your orders here")),
     Command(
@@ -54,7 +55,9 @@ COMMANDS: list[Command] = [
     ),
     Command(
         "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join, personal=True,
-        usage=("编号 [数量]", "ID [N]"), summary=("参加团购，再发一次可改数量", "join a group buy; again to change the quantity"),
+        usage=("编号 [规格] [数量]", "ID [VARIANT] [N]"),
+        summary=("参加团购，再发一次可改数量；库存不够时排候补", "join a group buy; again to change the quantity; "
+                 "waitlisted when stock runs short"),
     ),
     # The router sends "+2" here with the digits as its text; the word "+N" only names it in help.
     Command(
@@ -63,11 +66,11 @@ COMMANDS: list[Command] = [
     ),
     Command(
         "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id, personal=True,
-        usage=("编号", "ID"), summary=("结算前退出团购，库存退回", "leave a group buy before it settles"),
+        usage=("编号 [规格]", "ID [VARIANT]"), summary=("结算前退出团购（或候补），库存退回", "leave a group buy (or its waitlist) before it settles"),
     ),
     Command(
         "groupbuy", ("开团",), ("groupbuy",), groupbuy.open_, parse=groupbuy.parse_open, staff=True,
-        usage=("编码 人数:价格 … [截止 时间]", "CODE PEOPLE:PRICE … [until WHEN]"),
+        usage=("编码 人数:价格 … [限购 件数] [截止 时间]", "CODE PEOPLE:PRICE … [limit N] [until WHEN]"),
         summary=("开团，人越多越便宜（100件:79 按件数）", "open a group buy; more people, lower price (100pcs:79 counts pieces)"),
     ),
     Command(
@@ -83,6 +86,20 @@ COMMANDS: list[Command] = [
         "push", ("推送",), ("push",), pushes.push, parse=pushes.parse_push, staff=True, raw=True,
         usage=("时间 内容 | 列表 | 删除 编号", "WHEN TEXT | list | delete ID"),
         summary=("定时推送内容（每天 09:00、20:00、2h）", "schedule content (daily 09:00, 20:00, 2h)"),
+    ),
+    Command(
+        "reopen", ("复团",), ("reopen",), groupbuy.reopen, parse=groupbuy.parse_reopen, staff=True,
+        usage=("编号 [截止 时间]", "ID [until WHEN]"),
+        summary=("按原样再开一次团购，邀请上次的团员", "open a past group buy again and invite its members"),
+    ),
+    Command(
+        "shelf", ("上架",), ("list",), shelf.show_or_add, parse=shelf.parse_codes, staff=True,
+        usage=("[编码 …]", "[CODE …]"), summary=("本群货架：只卖这些商品；不带编码查看货架", "this group's shelf: "
+                                                 "sell only these; alone, show it"),
+    ),
+    Command(
+        "unlist", ("下架",), ("unlist",), shelf.unlist, parse=shelf.parse_codes, staff=True,
+        usage=("编码 …", "CODE …"), summary=("从本群货架拿下商品", "take products off this group's shelf"),
     ),
     Command(
         "stats", ("统计",), ("stats",), stats.show_stats, staff=True,

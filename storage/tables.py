@@ -81,6 +81,20 @@ product_tiers = Table(
     UniqueConstraint("product_id", "min_qty", name="uq_product_tiers_product_qty"),
 )
 
+# A product's sizes or colours (规格). With any, the product's stock is the sum of theirs, kept so
+# in the same unit of work as every move of a variant's stock (catalog.products.take_stock).
+product_variants = Table(
+    "product_variants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(32), nullable=False),  # as the owner wrote it; matched case-insensitively
+    Column("position", Integer, nullable=False),  # the owner's order: 39码, 40码, …
+    Column("stock", Integer, nullable=False),
+    UniqueConstraint("product_id", "name", name="uq_product_variants_product_name"),
+    CheckConstraint("stock >= 0", name="stock_not_negative"),
+)
+
 # ---- groups --------------------------------------------------------------------------------
 
 groups = Table(
@@ -93,6 +107,15 @@ groups = Table(
     Column("nudge_after_hours", Integer, nullable=True),  # None: never nudge
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_nudge_at", UTCDateTime, nullable=True),
+)
+
+# The group's own shelf: the products it sells. No row for a group: it sells the whole catalog.
+group_shelf = Table(
+    "group_shelf",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
 )
 
 # ---- inbound messages: dedupe record, reply cache and activity log in one row ----------------
@@ -156,6 +179,7 @@ orders = Table(
     Column("groupbuy_id", Integer, ForeignKey("groupbuys.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("variant", String(32), nullable=False, server_default=""),  # the variant's name; "" without one
     # Fulfilment (catalog.fulfilment): confirmed -> collected; collected keeps status "confirmed".
     Column("confirmed_at", UTCDateTime, nullable=True),
     Column("collected_at", UTCDateTime, nullable=True),
@@ -238,6 +262,7 @@ groupbuys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("settled_at", UTCDateTime, nullable=True),
     Column("reminded_at", UTCDateTime, nullable=True),  # the one-hour-left reminder went out
+    Column("limit_qty", Integer, nullable=True),  # 限购: pieces one member may hold; None: no limit
     # The language it was opened in ("zh" | "en"): its announcement and reminder speak it.
     Column("lang", String(8), nullable=False, server_default="zh"),
 )
@@ -253,17 +278,36 @@ groupbuy_participants = Table(
     Column("quantity", Integer, nullable=False),
     Column("join_no", Integer, nullable=False),  # 跟团号: 1, 2, 3 … in join order
     Column("joined_at", UTCDateTime, nullable=False),
-    UniqueConstraint("groupbuy_id", "user_id", name="uq_groupbuy_participants_user"),
+    Column("variant", String(32), nullable=False, server_default=""),  # a join per variant; "" without one
+    UniqueConstraint("groupbuy_id", "user_id", "variant", name="uq_groupbuy_participants_user_variant"),
     UniqueConstraint("groupbuy_id", "join_no", name="uq_groupbuy_participants_join_no"),
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )
+
+# 候补: joins that found too little stock, promoted first come first served (by id) when stock
+# comes back. A member is never both here and in groupbuy_participants for one variant
+# (every change to either happens under the product's lock, catalog.groupbuys._lock).
+groupbuy_waitlist = Table(
+    "groupbuy_waitlist",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("groupbuy_id", Integer, ForeignKey("groupbuys.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(128), nullable=False),
+    Column("variant", String(32), nullable=False, server_default=""),
+    Column("quantity", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("groupbuy_id", "user_id", "variant", name="uq_groupbuy_waitlist_user_variant"),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+Index("ix_groupbuy_waitlist_gb", groupbuy_waitlist.c.groupbuy_id, groupbuy_waitlist.c.variant, groupbuy_waitlist.c.id)
 
 groupbuy_events = Table(
     "groupbuy_events",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("groupbuy_id", Integer, ForeignKey("groupbuys.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", String(16), nullable=False),  # opened | joined | changed | left | settled | failed
+    # opened | joined | changed | left | settled | failed | waitlisted | promoted | dropped
+    Column("kind", String(16), nullable=False),
     Column("user_id", String(128), nullable=True),
     Column("quantity", Integer, nullable=True),
     Column("price_fen", BigInteger, nullable=True),

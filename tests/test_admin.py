@@ -26,7 +26,7 @@ async def test_product_create_read_patch(http):
     assert r.status_code == 201 and r.json()["code"] == "A12"
     assert (await http.post("/admin/products", json={**SNEAKERS, "code": "a12"}, headers=AUTH)).status_code == 409
     got = (await http.get("/admin/products/a12", headers=AUTH)).json()
-    assert got == SNEAKERS
+    assert got == {**SNEAKERS, "variants": []}
     r = await http.patch("/admin/products/A12", json={"stock": 10, "price_fen": 19000}, headers=AUTH)
     assert r.status_code == 200 and (r.json()["stock"], r.json()["price_fen"]) == (10, 19000)
     assert (await http.get("/admin/products/ZZ9", headers=AUTH)).status_code == 404
@@ -66,7 +66,7 @@ async def test_product_patch_changes_only_the_fields_given(http):
     await http.post("/admin/products", json=SNEAKERS, headers=AUTH)
     r = await http.patch("/admin/products/A12", json={"name": "新鞋", "market_price_fen": None}, headers=AUTH)
     assert r.status_code == 200
-    assert r.json() == {**SNEAKERS, "name": "新鞋", "market_price_fen": None}
+    assert r.json() == {**SNEAKERS, "name": "新鞋", "market_price_fen": None, "variants": []}
     assert (await http.patch("/admin/products/A12", json={"stock": None}, headers=AUTH)).status_code == 422
     assert (await http.patch("/admin/products/A12", json={"code": "B1"}, headers=AUTH)).status_code == 409
 
@@ -89,7 +89,7 @@ async def test_products_list_filters_by_word_and_active_and_pages_by_code(http):
     assert await codes("?q=100%25") == []  # LIKE wildcards are literal
     full = (await http.get("/admin/products?q=c3", headers=AUTH)).json()
     assert full == [{"code": "C3", "name": "雨伞", "description": "", "category": "", "price_fen": 1000,
-                     "market_price_fen": None, "stock": 5, "active": True, "tiers": []}]
+                     "market_price_fen": None, "stock": 5, "active": True, "tiers": [], "variants": []}]
 
 
 @pytest.mark.parametrize("query", [
@@ -168,7 +168,7 @@ async def test_orders_list_with_filters(http, db, clock):
     d1 = everything[1]
     assert d1 == {"order_no": "D1", "group_id": "g1", "user_id": "alice", "product_code": "A12", "quantity": 2,
                   "unit_price_fen": 18900, "total_fen": 37800, "status": "pending", "created_at": d1["created_at"],
-                  "join_no": None, "pickup_point": None, "collected_at": None, "user_name": "alice"}
+                  "join_no": None, "pickup_point": None, "collected_at": None, "user_name": "alice", "variant": ""}
     assert [o["order_no"] for o in (await http.get("/admin/orders?status=cancelled", headers=AUTH)).json()] == ["D2"]
     assert [o["order_no"] for o in (await http.get("/admin/orders?group_id=g1&user_id=alice", headers=AUTH)).json()] == ["D1"]
     assert (await http.get("/admin/orders?status=shipped", headers=AUTH)).status_code == 422

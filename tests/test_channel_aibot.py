@@ -322,7 +322,8 @@ async def test_a_refused_click_says_why_and_shows_unchanged_figures(robot):
     await robot.click(f"join:{gb_id}:2", user="bob")
     answer = await robot.click(f"join:{gb_id}:2", user="carol")
     card = answer["template_card"]
-    assert "库存不足" in card["sub_title_text"] and "1 人 2 件" in card["main_title"]["desc"]
+    # Too little stock is no refusal since the waitlist (候补): carol waits, the figures stay.
+    assert "已加入候补第 1 位" in card["sub_title_text"] and "1 人 2 件" in card["main_title"]["desc"]
     assert robot.stock() == 1
     gone = await robot.click("join:999:1", user="carol")
     assert "没有团购 #999" in gone["template_card"]["sub_title_text"]
@@ -416,3 +417,30 @@ async def test_ten_concurrent_copies_of_a_click_join_once(robot):
     answers = await asyncio.gather(*(robot.answer(click) for _ in range(10)))
     assert all(a == answers[0] for a in answers) and "跟团号 1" in answers[0]["template_card"]["sub_title_text"]
     assert robot.stock() == 98 and robot.count(groupbuy_participants) == 1
+
+
+# ---- the stored reply and the card, without HTTP ----------------------------------------------------
+
+def test_a_reply_with_its_view_survives_the_dedupe_record_and_an_unreadable_view_is_dropped():
+    from handlers.context import GroupBuyView, Reply
+
+    view = GroupBuyView(3, "潮流男鞋", "people", 2, 3, 15000, "2 人 3 件")
+    reply = Reply(["开团啦", "第二段"], view, invites_joining=True)
+    stored = json.loads(json.dumps(reply.stored()))  # as the JSON column gives it back
+    assert Reply.from_stored(stored) == reply
+    assert Reply.from_stored(["只有文字"]) == Reply(["只有文字"])
+    older = [*reply.texts, {"groupbuy": {"id": 3}, "invites_joining": True}]
+    assert Reply.from_stored(older) == Reply(reply.texts)
+
+
+def test_the_card_cuts_long_names_to_what_wecom_shows():
+    from bot.channels.aibot_card import card, task_id_for, valid_task_id
+    from handlers.context import GroupBuyView
+
+    view = GroupBuyView(12, "超长的商品名称" * 10, "quantity", 7, 123, None, "进度" * 100)
+    c = card(view, 12, task_id_for(12, "m-1"))
+    assert len(c["main_title"]["title"]) == 26 and c["main_title"]["title"].endswith("…")
+    assert c["main_title"]["desc"] == "#12 未到第一档 · 7 人 123 件"
+    assert len(c["sub_title_text"]) == 112
+    assert valid_task_id(c["task_id"]) and task_id_for(12, "m-1") != task_id_for(12, "m-2")
+    assert valid_task_id("has space") is None and valid_task_id("x" * 129) is None

@@ -211,3 +211,24 @@ def test_a_malformed_public_url_stops_start_up_naming_it(value, tmp_path):
 def test_public_url_is_kept_without_its_trailing_slash():
     assert load_settings(public_url="https://shop.example.com/tuan/").public_url == "https://shop.example.com/tuan"
     assert load_settings(public_url="").public_url is None
+
+
+async def test_variants_fill_the_spec_column_the_summary_and_the_picklist(http, db, clock):
+    chat = Chat(db, clock)
+    add_product(db, stock=10, variants=[{"name": "39码", "stock": 5}, {"name": "42码", "stock": 5}])
+    chat.send("开团 A12 2:150", **OWNER)
+    chat.send("参团 1 42码 2", user="amy")
+    chat.send("+1 39码", user="bob")
+    chat.send("+1 42码", user="bob")
+    chat.send("结束 1", **OWNER)
+    csv_rows = list(csv.reader(io.StringIO((await http.get("/admin/groups/g1/orders.csv", headers=AUTH)).text)))[1:]
+    assert [(r[0], r[2], r[5], r[6]) for r in csv_rows] == [("1", "amy", "42码", "2"), ("2", "bob", "39码", "1"),
+                                                            ("3", "bob", "42码", "1")]
+    wb, rows = read_xlsx((await http.get("/admin/groups/g1/orders.xlsx", headers=AUTH)).content)
+    assert [r[5] for r in rows[1:]] == ["42码", "39码", "42码"]
+    summary = [list(r) for r in wb["汇总"].iter_rows(values_only=True)][1:]
+    assert summary == [["A12", "潮流男鞋", "39码", 1, 150], ["A12", "潮流男鞋", "42码", 3, 450], ["A12", "潮流男鞋", "合计", 4, 600]]
+    picked = (await http.get("/admin/groups/g1/picklist", headers=AUTH)).json()["products"]
+    assert picked == [{"product_code": "A12", "name": "潮流男鞋", "quantity": 4,
+                       "variants": [{"name": "42码", "quantity": 3}, {"name": "39码", "quantity": 1}]}]
+    assert "D2 #2 bob 潮流男鞋 39码 ×1" in chat.send("未取", **OWNER)

@@ -158,15 +158,17 @@ def test_joining_again_changes_quantity_and_stock_by_the_difference(chat, db):
     assert [(p["user_id"], p["quantity"]) for p in rows(db, groupbuy_participants)] == [("amy", 1)]
 
 
-def test_a_join_beyond_stock_says_how_many_are_left_and_changes_nothing(chat, db):
+def test_a_new_join_beyond_stock_is_waitlisted_and_a_raise_beyond_it_changes_nothing(chat, db):
     add_product(db, stock=3)
     chat.send("开团 A12 2:150", **OWNER)
-    assert chat.send("参团 1 4", user="amy") == "@amy 库存不足：A12 只剩 3 件。"
+    assert chat.send("参团 1 4", user="amy").startswith("@amy A12 只剩 3 件，已加入候补第 1 位")
+    chat.send("退团 1", user="amy")
     chat.send("参团 1 2", user="amy")
-    assert chat.send("参团 1 4", user="amy") == "@amy 库存不足：A12 只剩 1 件。"
-    assert chat.send("join 1 2", user="bob") == "@bob Not enough stock: only 1 of A12 left."
+    assert chat.send("参团 1 4", user="amy") == "@amy 库存不足：A12 只剩 1 件，数量没有改。"
+    assert chat.send("join 1 2", user="bob").startswith("@bob Only 1 of A12 left: you are number 1 on the waitlist")
+    chat.send("leave 1", user="bob")
     chat.send("+1", user="bob")
-    assert chat.send("+1", user="cat") == "@cat A12 已经卖完了。"
+    assert chat.send("+1", user="cat").startswith("@cat A12 已经卖完了，已加入候补第 1 位")
     assert stock(db) == 0
     assert [(p["user_id"], p["quantity"]) for p in rows(db, groupbuy_participants)] == [("amy", 2), ("bob", 1)]
 
@@ -284,7 +286,7 @@ def test_unknown_foreign_and_malformed_group_buy_ids(chat, db):
     assert chat.send("结束 1", user="boss", role="owner", group="g2") == "本群没有团购 #1。发“团购”看看进行中的团购。"
     assert chat.send("参团 99999999999", user="amy").startswith("@amy “99999999999”不是团购编号")
     assert chat.send("leave x", user="amy").startswith("@amy \"x\" is not a group buy id")
-    assert chat.send("参团", user="amy") == "@amy 格式：参团 编号 [数量]，例如：参团 3 2"
+    assert chat.send("参团", user="amy") == "@amy 格式：参团 编号 [规格] [数量]，例如：参团 3 2 或 参团 3 42码 2"
     assert chat.send("参团 1 0", user="amy").startswith("@amy 数量要写 1 到 9999")
     assert "跟团号 1" in chat.send("参团 #1", user="amy")
     assert rows(db, groupbuys)[0]["status"] == "open"
@@ -363,6 +365,7 @@ async def test_admin_lists_group_buys_exactly_as_spec_says(http, chat, db):
         "id": 1, "group_id": "g1", "product_code": "A12", "basis": "people",
         "tiers": [{"threshold": 2, "price_fen": 15000}, {"threshold": 4, "price_fen": 12000}],
         "deadline": gb["deadline"], "status": "open", "participants": 2, "quantity": 3, "current_price_fen": 15000,
+        "limit": None, "waitlist": 0,
     }
     deadline = datetime.fromisoformat(gb["deadline"])
     assert deadline.utcoffset() is not None and deadline == T0 + timedelta(hours=24)

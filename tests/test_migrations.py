@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
-from helpers import T0, Chat, FakeClock, add_product
+from helpers import T0, Chat, FakeClock
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import groupbuys, made_outside_metadata, metadata
@@ -36,8 +36,12 @@ def test_the_migrated_database_is_exactly_the_tables_module(db):
 def test_a_group_buy_made_before_0003_speaks_chinese_afterwards_and_still_works(empty_db):
     db = empty_db
     upgrade(db, "0001")
-    product = add_product(db, stock=10)
-    with db.begin() as conn:  # a group buy as the first schema stored it, without a language
+    with db.begin() as conn:  # a product and a group buy as the first schema stored them, without a language
+        conn.execute(text(
+            "INSERT INTO products (code, name, description, category, price_fen, stock, active, created_at, updated_at) "
+            "VALUES ('A12', '潮流男鞋', '', '', 19900, 10, :yes, :now, :now)"
+        ), {"yes": True, "now": T0.replace(tzinfo=None)})
+        product = conn.execute(text("SELECT id FROM products")).one()
         conn.execute(text(
             "INSERT INTO groupbuys (group_id, product_id, basis, tiers, deadline, status, created_by, created_at) "
             "VALUES ('g1', :p, 'people', '[{\"threshold\": 1, \"price_fen\": 15000}]', :deadline, 'open', 'boss', :now)"
@@ -51,6 +55,67 @@ def test_a_group_buy_made_before_0003_speaks_chinese_afterwards_and_still_works(
     assert "成团啦" in chat.send("结束 1", user="boss", role="owner")
 
 
+def test_a_message_queued_before_0006_reaches_the_web_page_afterwards(empty_db):
+    from alembic.script import ScriptDirectory
+
+    from bot.jobs import dispatch_outbox
+    from catalog.groups import put_group
+    from helpers import SHANGHAI
+    from storage.migrate import alembic_config
+    from storage.outbox import enqueue
+    from storage.webchat import recent_messages
+
+    db = empty_db
+    before = ScriptDirectory.from_config(alembic_config(db.url)).get_revision("0006").down_revision
+    upgrade(db, before)
+    with db.begin() as conn:
+        put_group(conn, "demo", {"push_target": {"kind": "web"}}, T0)
+        enqueue(conn, "demo", "已经在队列里的推送", T0, source="test")
+    upgrade(db)
+    assert differences(db) == []
+    dispatch_outbox(db, FakeClock(), secret=None, quiet=None, tz=SHANGHAI)
+    with db.read() as conn:
+        assert [m.text for m in recent_messages(conn, "demo")] == ["已经在队列里的推送"]
+
+
+def test_0004_on_a_filled_database_keeps_orders_and_joins_and_then_sells_in_sizes(empty_db):
+    db = empty_db
+    upgrade(db, "0003")
+    now = T0.replace(tzinfo=None)
+    with db.begin() as conn:  # a product, an order and a group buy with two members, as 0003 stored them
+        conn.execute(text(
+            "INSERT INTO products (code, name, description, category, price_fen, stock, active, created_at, updated_at) "
+            "VALUES ('A12', '潮流男鞋', '', '', 19900, 10, :yes, :now, :now)"), {"yes": True, "now": now})
+        pid = conn.execute(text("SELECT id FROM products")).scalar_one()
+        conn.execute(text(
+            "INSERT INTO orders (group_id, user_id, product_id, quantity, unit_price_fen, total_fen, price_source, "
+            "status, created_at) VALUES ('g1', 'amy', :p, 1, 19900, 19900, 'price', 'pending', :now)"),
+            {"p": pid, "now": now})
+        conn.execute(text(
+            "INSERT INTO groupbuys (group_id, product_id, basis, tiers, deadline, status, created_by, created_at, lang) "
+            "VALUES ('g1', :p, 'people', '[{\"threshold\": 2, \"price_fen\": 15000}]', :deadline, 'open', 'boss', "
+            ":now, 'zh')"), {"p": pid, "deadline": (T0 + timedelta(hours=2)).replace(tzinfo=None), "now": now})
+        for no, user in enumerate(("amy", "bob"), start=1):
+            conn.execute(text(
+                "INSERT INTO groupbuy_participants (groupbuy_id, user_id, quantity, join_no, joined_at) "
+                "VALUES (1, :u, 2, :no, :now)"), {"u": user, "no": no, "now": now})
+            conn.execute(text(
+                "INSERT INTO groupbuy_events (groupbuy_id, kind, user_id, quantity, created_at) "
+                "VALUES (1, 'joined', :u, 2, :now)"), {"u": user, "now": now})
+        conn.execute(text("UPDATE products SET stock = 5"))
+    upgrade(db)
+    assert differences(db) == []
+    chat = Chat(db, FakeClock())
+    assert "D1 潮流男鞋 ×1" in chat.send("我的订单", user="amy")  # the old order: no variant
+    assert "已把团购 #1 潮流男鞋 的数量从 2 改为 3" in chat.send("参团 1 3", user="amy")
+    with db.begin() as conn:  # the owner now sells it in sizes (what PATCH /admin/products does)
+        from catalog.products import update_product, validate_product
+        update_product(conn, "A12", validate_product({"variants": [{"name": "42码", "stock": 4}]}, partial=True), T0)
+    assert "跟团号 3" in chat.send("参团 1 42码 1", user="cat")
+    assert "已取消订单 D1" in chat.send("取消 D1", user="amy")  # a piece with no size: it has nowhere to go back
+    with db.read() as conn:
+        assert conn.execute(text("SELECT stock FROM products")).scalar_one() == 3  # still the sum of the sizes
+    assert "成团啦" in chat.send("结束 1", user="boss", role="owner")
 def test_a_message_queued_before_0006_reaches_the_web_page_afterwards(empty_db):
     from alembic.script import ScriptDirectory
 

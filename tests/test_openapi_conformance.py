@@ -34,12 +34,14 @@ def run_schemathesis(app) -> tuple[int, set[str], list[str]]:
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             cases += len(event.recorder.cases)
-            for results in event.recorder.checks.values():
+            for case_id, results in event.recorder.checks.items():
                 for check in results:
                     ran.add(check.name)
                     if check.status == Status.FAILURE:
                         info = check.failure_info.failure if check.failure_info else None
-                        failures.append(f"{event.label}: {check.name}: {info.title if info else ''}")
+                        case = event.recorder.cases[case_id].value if case_id in event.recorder.cases else None
+                        failures.append(f"{event.label}: {check.name}: {info.title if info else ''}: "
+                                        f"{info.message if info else ''} body={getattr(case, 'body', None)!r}")
         elif isinstance(event, (events.NonFatalError, events.FatalError)):
             failures.append(f"schemathesis error: {event}")
     return cases, ran, failures

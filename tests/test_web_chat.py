@@ -213,6 +213,16 @@ async def test_a_message_goes_through_the_dispatcher_and_a_retried_request_acts_
         assert conn.execute(select(orders.c.user_id, orders.c.quantity)).all() == [("阿花", 2)]
 
 
+async def test_two_copies_of_one_message_at_the_same_time_act_once(page, db):
+    body = {"as": "u1", "text": "下单 A12 3", "client_msg_id": "twin"}
+    answers = await asyncio.gather(*(page.post("/chat/messages", json=body) for _ in range(4)))
+    assert sorted(a.json()["duplicate"] for a in answers) == [False, True, True, True]
+    assert len({json.dumps(a.json()["messages"]) for a in answers}) == 1
+    with db.read() as conn:
+        assert conn.execute(select(orders.c.quantity)).scalars().all() == [3]
+    assert [m.kind for m in history(db)] == ["said", "reply"]
+
+
 async def test_the_owner_acts_with_the_owner_role_and_a_member_does_not(page):
     async def say(who, text, cid):
         r = await page.post("/chat/messages", json={"as": who, "text": text, "client_msg_id": cid})

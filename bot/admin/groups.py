@@ -1,4 +1,4 @@
-"""Admin: a group's settings (owners, push target, nudging) and its counts."""
+"""Admin: a group's settings (owners, push target, nudging, pickup points, its shelf) and its counts."""
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -7,6 +7,7 @@ from bot.admin.common import db, field_error, now
 from bot.admin.schemas import GroupFields, GroupOut, errors
 from catalog.groups import get_group, group_counts, put_group
 from catalog.pickups import BadPickupName, list_points, replace_points
+from catalog.shelf import UnknownCodes, set_shelf, shelf_codes
 
 router = APIRouter(tags=["groups"])
 
@@ -17,6 +18,7 @@ def _fields(body: GroupFields, *, given_only: bool) -> dict:
     """The stored form of the body's fields: all of them (PUT) or only those given (PATCH)."""
     fields = body.model_dump(exclude_unset=given_only)
     fields.pop("pickup_points", None)  # a table of their own: _pickup_points
+    fields.pop("shelf", None)  # so is the shelf: _shelf
     if "owners" in fields:
         fields["owners"] = [o.strip() for o in fields["owners"] if o.strip()]
     return fields
@@ -29,6 +31,7 @@ def put(request: Request, body: GroupFields, group_id: str = GroupId):
     with db(request).begin() as conn:
         group = put_group(conn, group_id, _fields(body, given_only=False), now(request))
         _pickup_points(conn, group_id, body, now(request))
+        _shelf(conn, group_id, body, now(request))
         return _shown(conn, group)
 
 
@@ -41,6 +44,7 @@ def patch(request: Request, body: GroupFields, group_id: str = GroupId):
             raise HTTPException(404, f"no group {group_id}")
         group = put_group(conn, group_id, _fields(body, given_only=True), now(request))
         _pickup_points(conn, group_id, body, now(request))
+        _shelf(conn, group_id, body, now(request))
         return _shown(conn, group)
 
 
@@ -64,6 +68,19 @@ def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
         raise field_error("pickup_points", "names of 1 to 100 characters, at most 50 of them") from None
 
 
+def _shelf(conn, group_id: str, body: GroupFields, when) -> None:
+    """Given: the products this group sells ([]: the whole catalog again). Left out (PUT too): as it
+    is, like the pickup points. A code with no product: 422 naming `shelf`; the raise rolls the
+    whole request back."""
+    if body.shelf is None:
+        return
+    try:
+        set_shelf(conn, group_id, body.shelf, when)
+    except UnknownCodes as e:
+        raise field_error("shelf", f"no product with code {', '.join(e.codes)}") from None
+
+
 def _shown(conn, group) -> dict:
-    return {**group.to_json(), "pickup_points": list_points(conn, group.group_id), "counts": group_counts(conn, group.group_id)}
+    return {**group.to_json(), "pickup_points": list_points(conn, group.group_id),
+            "shelf": shelf_codes(conn, group.group_id), "counts": group_counts(conn, group.group_id)}
 

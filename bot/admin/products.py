@@ -5,6 +5,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from bot.admin.common import Limit, Offset, db, field_error, now
 from bot.admin.schemas import ProductIn, ProductOut, ProductPatch, errors
+from catalog.groupbuys import promote_product
 from catalog.products import (
     DuplicateCode,
     ProductError,
@@ -15,6 +16,8 @@ from catalog.products import (
     update_product,
     validate_product,
 )
+from handlers.common import promotion_text
+from storage.outbox import enqueue
 
 router = APIRouter(tags=["products"])
 
@@ -63,7 +66,8 @@ def read(request: Request, code: str):
 
 @router.patch("/products/{code}", response_model=ProductOut, responses=errors(400, 404, 409, 422))
 def patch(request: Request, code: str, body: ProductPatch):
-    """Only the fields given change."""
+    """Only the fields given change. Raising `stock` (or a variant's) serves group-buy waitlists at
+    once, first come first served, and tells each group who moved up."""
     raw = body.model_dump(exclude_unset=True)
     try:
         data = validate_product(raw, partial=True)
@@ -73,7 +77,13 @@ def patch(request: Request, code: str, body: ProductPatch):
         raise field_error("code", "cannot be changed", status=409)
     try:
         with db(request).begin() as conn:
-            p = update_product(conn, code, data, now(request))
+            at = now(request)
+            p = update_product(conn, code, data, at)
+            if p is not None and ("stock" in data or "variants" in data):
+                # Promotions commit with the stock they take, and each group's message with them (outbox).
+                for promoted in promote_product(conn, p.id, at):
+                    enqueue(conn, promoted.group_id, promotion_text(promoted, promoted.lang), at, source="waitlist")
+                p = get_product(conn, p.code)
     except ProductError as e:
         raise _refusal(e) from None
     if p is None:

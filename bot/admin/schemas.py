@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
 
 from bot.httperrors import errors as http_errors
-from catalog.products import MAX_STOCK
+from catalog.products import MAX_STOCK, MAX_VARIANTS
 from pricing.groupbuy import MAX_TIERS
 
 MAX_PRICE_FEN = 10**12
@@ -73,6 +73,12 @@ class Tier(Body):
     price_fen: Fen
 
 
+class Variant(Body):
+    name: StrictStr = Field(min_length=1, max_length=32, pattern=r"^[^\s:;]+$", examples=["42码"],
+                            description="one word (no spaces, ':' or ';'); unique in the product, case-insensitively")
+    stock: whole(0, MAX_STOCK) = 0
+
+
 class ProductFields(Body):
     """Every product field but the code; all optional (PATCH). One line per field. A field declared
     `X = Field(None, …)` may be left out but not sent as null; `X | None` may be null (clears it)."""
@@ -87,6 +93,11 @@ class ProductFields(Body):
     tiers: list[Tier] | None = Field(
         None, max_length=MAX_TIERS,
         description="min_qty strictly rising, price_fen strictly falling and below price_fen (else 409)",
+    )
+    variants: list[Variant] | None = Field(
+        None, max_length=MAX_VARIANTS,
+        description="sizes or colours, each with its own stock; the product's stock is then their sum "
+                    "(a `stock` that differs: 409). PATCH replaces the list (names kept keep their row); [] removes them",
     )
 
 
@@ -114,6 +125,7 @@ class ProductOut(Answer):
     stock: int
     active: bool
     tiers: list[dict[str, int]]
+    variants: list[dict[str, Any]]
 
 
 # ---- groups --------------------------------------------------------------------------------------
@@ -140,6 +152,10 @@ class GroupFields(Body):
     owners: list[Id] = Field(default_factory=list, max_length=100, description="sender ids that are owners here")
     push_target: PushTarget | None = None
     nudge_after_hours: whole(1, 24 * 30) | None = None
+    shelf: list[Code] | None = Field(
+        default=None, max_length=1000,
+        description="product codes this group sells ([]: the whole catalog); left out, even by PUT: unchanged",
+    )
     pickup_points: list[PickupName] | None = Field(
         default=None, max_length=50,
         description="the group's pickup points (自提点) in order; left out, also by PUT: kept as they are",
@@ -152,6 +168,7 @@ class GroupOut(Answer):
     owners: list[str]
     push_target: dict[str, Any] | None
     nudge_after_hours: int | None
+    shelf: list[str]
     pickup_points: list[str]
     counts: dict[str, int]
 
@@ -185,6 +202,7 @@ class OrderOut(Answer):
     group_id: str
     user_id: str
     product_code: str
+    variant: str = Field(description="the variant's name; empty for a product without variants")
     quantity: int
     unit_price_fen: int
     total_fen: int
@@ -204,9 +222,11 @@ class GroupBuyOut(Answer):
     tiers: list[dict[str, Any]]
     deadline: str
     status: str
-    participants: int
+    participants: int = Field(description="people; a member holding several variants counts once")
     quantity: int
-    current_price_fen: int | None  # None below the first tier
+    current_price_fen: int | None = Field(description="the price if it settled now; null below the first tier")
+    limit: int | None = Field(description="限购: pieces one member may hold; null: no limit")
+    waitlist: int = Field(description="joins waiting for stock (候补)")
 
 
 class GroupBuyDetail(GroupBuyOut):

@@ -29,6 +29,7 @@ from storage.webchat import WebMessage, messages_after, recent_messages, record_
 GROUP = "demo"  # the group the page is a chat of (the demo group of `serve --demo`)
 POLL_SECONDS = 0.5  # how often an open page's stream looks for new rows of its group
 RETRY_MS = 1000  # how soon a browser reconnects a dropped stream
+BATCH = 200  # rows read per poll (a page back after a long absence catches up in several)
 BOT_NAME = "团购助手"
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -97,7 +98,7 @@ def add_routes(app: FastAPI, settings, dispatcher) -> None:
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                   "type": "object", "required": ["as", "text", "client_msg_id"], "properties": {
                       "as": {"enum": list(_BY_KEY)}, "text": {"type": "string", "minLength": 1, "pattern": r"\S"},
-                      "client_msg_id": {"type": "string", "pattern": _CLIENT_ID.pattern}}}}}}})
+                      "client_msg_id": {"type": "string", "pattern": f"^(?:{_CLIENT_ID.pattern})$"}}}}}}})
     async def post_message(request: Request):
         try:
             persona, text, client_msg_id = _read_message(await request.body())
@@ -127,20 +128,23 @@ def add_routes(app: FastAPI, settings, dispatcher) -> None:
 async def _stream(request: Request, db, tz: ZoneInfo, last: int | None):
     """Each row of the group once, in seq order: first the recent history (or what came after the
     browser's Last-Event-ID when it reconnects), then new rows as any process records them."""
-    yield {"event": "hello", "data": "{}", "retry": RETRY_MS}
     if last is None:
         rows, last = await run_in_threadpool(_read, db, lambda conn: recent_messages(conn, GROUP)), 0
     else:
-        rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last))
+        rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last, BATCH))
+    caught_up = False
     while True:
         for row in rows:
             yield {"id": str(row.seq), "event": "message", "data": json.dumps(_to_json(row, tz), ensure_ascii=False)}
             last = row.seq
+        if not caught_up and len(rows) < BATCH:  # the page has everything up to now: it shows itself as live
+            yield {"event": "live", "data": "{}", "retry": RETRY_MS}
+            caught_up = True
         if not rows:
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL_SECONDS)
-        rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last))
+        rows = await run_in_threadpool(_read, db, lambda conn: messages_after(conn, GROUP, last, BATCH))
 
 
 def _read(db, query):

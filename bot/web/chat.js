@@ -5,7 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const box = $("box"), list = $("messages"), statusLine = $("status");
   const HINTS = {
-    member: ["帮助", "商品", "详情 A12", "下单 A12 2", "团购", "+1", "我的订单"],
+    member: ["帮助", "商品", "详情 A12", "下单 A12 42码 2", "团购", "+1 42码", "我的订单"],
     owner: ["帮助", "开团 A12 2:150 4:120 截止 2h", "团购", "结束 1", "推送 1m 今晚 8 点开团", "统计"],
   };
   const state = { personas: [], me: null, botName: "", shown: new Map(), lastDay: null, es: null, last: null };
@@ -180,7 +180,7 @@
     const url = "/chat/events" + (state.last !== null ? "?after=" + state.last : "");
     const es = new EventSource(url);
     state.es = es;
-    es.addEventListener("hello", () => setStatus("已连接 · live", "live"));
+    es.addEventListener("live", () => setStatus("已连接 · live", "live")); // sent once the history is in
     es.addEventListener("message", (e) => {
       const m = JSON.parse(e.data);
       state.last = Math.max(state.last ?? 0, m.seq);
