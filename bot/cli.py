@@ -11,6 +11,7 @@ import click
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_BAD_SETTING = 2
+EXIT_PORT_IN_USE = 3
 
 
 def _settings() -> Settings:
@@ -60,6 +61,7 @@ def serve(host: str, port: int, demo: bool, no_scheduler: bool, workers: int) ->
 
     settings = _settings()
     setup_logging(settings.log_format)
+    _check_port(host, port)
     if workers > 1 and not settings.database_url.startswith("postgresql"):
         click.echo("tuanbot: --workers needs PostgreSQL (TUANBOT_DATABASE_URL=postgresql+psycopg://…): SQLite "
                    "takes one writer at a time, so more processes would only wait for each other; "
@@ -101,6 +103,24 @@ def serve(host: str, port: int, demo: bool, no_scheduler: bool, workers: int) ->
     app = create_app(settings, db=db, scheduler=scheduler)
     freeze_startup_objects()
     uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config(), server_header=False)
+
+
+def _check_port(host: str, port: int) -> None:
+    """One clear line and exit 3 when the address cannot be listened on (another server has it). Checked
+    before anything starts: uvicorn binds only after the app's start-up, when the scheduler runs already."""
+    import socket
+
+    if port == 0:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no obstacle
+            probe.bind(address)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        click.echo(f"tuanbot: cannot listen on {host}:{port}: {reason}", err=True)
+        sys.exit(EXIT_PORT_IN_USE)
 
 
 @main.command()

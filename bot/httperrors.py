@@ -6,6 +6,7 @@ can answer. `install(app)` makes a 405 carry an `Allow` header with all the meth
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+
+log = logging.getLogger("tuanbot.http")
+REFUSALS = (400, 401, 403, 413, 422)
+
+
+def log_refusal(path: str, status: int, reason: str) -> None:
+    """One line per refused request: where, the status and the reason in a few words. Never the body
+    (it may hold a member's messages, or be an attacker's megabyte)."""
+    log.warning("request refused", extra={"path": path, "status": status, "reason": reason})
 
 
 class Error(BaseModel):
@@ -39,6 +50,8 @@ def errors(*codes: int, **why: str) -> dict[int | str, dict[str, Any]]:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException):
+    if exc.status_code in REFUSALS and isinstance(exc.detail, str):  # a sentence of ours, not echoed input
+        log_refusal(request.url.path, exc.status_code, exc.detail)
     if exc.status_code != 405:
         return await http_exception_handler(request, exc)
     # Ask the router itself, method by method: routes may sit in included routers, not one flat list.

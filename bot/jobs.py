@@ -56,8 +56,12 @@ def settle_due_groupbuys(db: Database, clock: Clock) -> int:
                 gb = get_groupbuy(conn, gb_id)
                 text = settle_groupbuy(conn, gb_id, now)
                 if text is not None:
-                    enqueue(conn, gb.group_id, text, now, source=f"groupbuy:{gb_id}")
+                    delivery_id = enqueue(conn, gb.group_id, text, now, source=f"groupbuy:{gb_id}")
                     settled += 1
+                    outcome = get_groupbuy(conn, gb_id).status  # succeeded | failed
+            if text is not None:  # logged once committed
+                log.info("group buy settled", extra={"group": gb.group_id, "groupbuy": gb_id, "outcome": outcome,
+                                                     "delivery_id": delivery_id})
         if len(due) < 50:
             return settled
 
@@ -72,7 +76,11 @@ def remind_deadlines(db: Database, clock: Clock, *, quiet: tuple[int, int] | Non
     sent = 0
     for gb_id in due:
         with db.begin() as conn:
-            sent += remind(conn, gb_id, now) is not None
+            reminded = remind(conn, gb_id, now) is not None
+            group = get_groupbuy(conn, gb_id).group_id if reminded else None
+        if reminded:
+            sent += 1
+            log.info("deadline reminder queued", extra={"group": group, "groupbuy": gb_id, "outcome": "queued"})
     return sent
 
 
@@ -206,11 +214,16 @@ def _deliver(db: Database, clock: Clock, client: httpx.Client, secret: str | Non
         else:
             kept = mark_retry(conn, row, outcome.error, now + delivery.retry_wait(tries))
             counted = "retried"
-    fields = {"outbox_id": row.id, "delivery_id": row.delivery_id, "group": row.group_id, "tries": tries}
+    # One line per try: sent, retry (throttled is a retry the target asked for), dead letter, or lease lost.
+    fields = {"group": row.group_id, "delivery_id": row.delivery_id, "attempt": tries, "outbox_id": row.id,
+              "outcome": {"sent": "sent", "retried": "retry", "throttled": "throttled", "dead": "dead"}[counted]}
     if not kept:
-        log.warning("outbox lease lost before marking", extra=fields)
+        log.warning("delivery", extra={**fields, "outcome": "lease_lost", "error": outcome.error})
     elif counted == "dead":
-        log.error("outbox message given up", extra={**fields, "error": outcome.error})
-    elif counted != "sent":
-        log.info("outbox try failed", extra={**fields, "error": outcome.error})
+        log.error("delivery", extra={**fields, "error": outcome.error})
+    elif counted == "sent":
+        log.info("delivery", extra=fields)
+    else:
+        log.warning("delivery", extra={**fields, "error": outcome.error,
+                                       "next_attempt_in_s": delivery.retry_wait(tries).total_seconds()})
     return counted

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from bot.httperrors import log_refusal
+
 MAX_BODY = 1024 * 1024
 
 
@@ -23,7 +25,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    return await _too_large(send)
+                    return await _too_large(send, scope)
         seen = 0
         started = False
 
@@ -46,14 +48,15 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _too_large(send)
+                await _too_large(send, scope)
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _too_large(send) -> None:
+async def _too_large(send, scope) -> None:
+    log_refusal(scope.get("path", ""), 413, "request body larger than 1 MiB")
     body = json.dumps({"detail": "request body is larger than 1 MiB"}).encode()
     await send(
         {

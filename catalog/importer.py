@@ -23,6 +23,9 @@ from storage.db import Database
 from storage.tables import product_tiers, product_variants, products
 
 CSV_COLUMNS = ("code", "name", "description", "category", "price", "market_price", "stock", "active", "tiers")
+# Only these must be in the header; a column left out is not given (a new product takes its default,
+# an existing one keeps its value).
+REQUIRED_COLUMNS = ("code", "name", "price", "stock")
 OPTIONAL_COLUMNS = ("variants",)  # `39码:100;40码:200`; a file without the column is read as before
 # Rows per transaction: a batch commits a few hundred at once (one transaction per row would crawl
 # over 50,000 rows) while never holding SQLite's single write lock for long, so a running server
@@ -32,6 +35,7 @@ BATCH_ROWS = 500
 _TRUE = {"true", "1", "yes", ""}  # SPEC section 5: an empty `active` is true
 _FALSE = {"false", "0", "no"}
 _WHOLE = re.compile(r"^\d{1,9}$")
+_NEGATIVE = re.compile(r"^-\s*\d+$")
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 # What a CSV column is called when validate_product names the field it maps to.
 _CSV_FIELD = {"price_fen": "price", "market_price_fen": "market_price"}
@@ -249,11 +253,11 @@ def _csv_rows(path: Path, text: str) -> list[_Row]:
 
 
 def _csv_header(path: Path, names: list[str]) -> dict[str, int]:
-    missing = [c for c in CSV_COLUMNS if c not in names]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise ImportFailed(
             f"{path}: the header (line 1) lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-            f"it needs {','.join(CSV_COLUMNS)}"
+            f"it needs {','.join(REQUIRED_COLUMNS)} (and may have {','.join(c for c in CSV_COLUMNS if c not in REQUIRED_COLUMNS)})"
         )
     known = CSV_COLUMNS + OPTIONAL_COLUMNS
     unknown = [n for n in names if n and n not in known]
@@ -274,22 +278,29 @@ def _csv_product(raw: tuple[list[str], int, dict[str, int]]) -> dict[str, Any]:
     product: dict[str, Any] = {
         "code": cell["code"],
         "name": cell["name"],
-        "description": cell["description"],
-        "category": cell["category"],
         "price_fen": _yuan(cell["price"], "price", required=True),
-        "market_price_fen": _yuan(cell["market_price"], "market_price", required=False),
-        "active": _active(cell["active"]),
     }
+    # A column left out of the header is not given: a new product takes its default, an existing one keeps it.
+    for column in ("description", "category"):
+        if column in cell:
+            product[column] = cell[column]
+    if "market_price" in cell:
+        product["market_price_fen"] = _yuan(cell["market_price"], "market_price", required=False)
+    if "active" in cell:
+        product["active"] = _active(cell["active"])
     # An empty stock leaves an existing product's stock alone (a price list without stock
     # numbers must not wipe the inventory); a new product starts with 0.
     if cell["stock"]:
+        if _NEGATIVE.match(cell["stock"]):
+            raise _Rejected("stock must be 0 or more")
         if not _WHOLE.match(cell["stock"]):
             raise _Rejected(f"stock: {cell['stock']!r} is not a whole number of pieces")
         product["stock"] = int(cell["stock"])
-    try:
-        product["tiers"] = ladder_to_json(parse_ladder_text(cell["tiers"], product["price_fen"]))
-    except PriceRuleError as e:
-        raise _Rejected(f"tiers: {e.en}") from None
+    if "tiers" in cell:
+        try:
+            product["tiers"] = ladder_to_json(parse_ladder_text(cell["tiers"], product["price_fen"]))
+        except PriceRuleError as e:
+            raise _Rejected(f"tiers: {e.en}") from None
     if cell.get("variants"):  # empty: an existing product's variants stay as they are
         product["variants"] = _variants_text(cell["variants"])
     try:

@@ -179,8 +179,10 @@ def _variants(raw: Any) -> list[tuple[str, int]]:
 def _whole(value: Any, name: str, *, minimum: int, maximum: int = 10**12) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ProductError(name, "must be a whole number")
-    if not minimum <= value <= maximum:
-        raise ProductError(name, f"must be between {minimum} and {maximum}")
+    if value < minimum:
+        raise ProductError(name, f"must be {minimum} or more")
+    if value > maximum:
+        raise ProductError(name, f"must be at most {maximum}")
     return value
 
 

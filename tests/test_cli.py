@@ -91,6 +91,10 @@ def test_serve_writes_only_json_lines_with_one_per_message(tmp_path):
                 time.sleep(0.1)
         body, headers = signed_bridge_post("s", {"msg_id": "m-7", "group_id": "g1", "sender_id": "u1", "text": "商品"})
         assert httpx.post(base + "/bridge/messages", content=body, headers=headers).status_code == 200
+        secret_text = "我的手机号 13800000000"
+        body, headers = signed_bridge_post("wrong", {"msg_id": "m-8", "group_id": "g1", "sender_id": "u1",
+                                                     "text": secret_text})
+        assert httpx.post(base + "/bridge/messages", content=body, headers=headers).status_code == 401
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
@@ -102,6 +106,11 @@ def test_serve_writes_only_json_lines_with_one_per_message(tmp_path):
     assert {k: handled[0][k] for k in ("msg_id", "channel", "group", "command", "outcome")} == {
         "msg_id": "m-7", "channel": "bridge", "group": "g1", "command": "browse", "outcome": "ok"}
     assert isinstance(handled[0]["ms"], float)
+    access = [l for l in lines if l["logger"] == "uvicorn.access" and l.get("path") == "/bridge/messages"]
+    assert [(a["method"], a["status"]) for a in access] == [("POST", 200), ("POST", 401)]
+    refused = [l for l in lines if l["msg"] == "request refused"]
+    assert [(r["path"], r["status"], r["reason"]) for r in refused] == [("/bridge/messages", 401, "bad signature")]
+    assert "13800000000" not in out + err  # the refused body is never logged
 
 
 def test_the_database_password_is_masked_in_the_start_up_line():
@@ -115,3 +124,19 @@ def test_import_contracts_hold():
     r = subprocess.run([str(lint), "--no-cache"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 broken" in r.stdout
+
+
+def test_serve_on_a_port_in_use_exits_3_with_one_line_before_the_scheduler_ticks(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = tmp_path / "x.db"
+        # A tick of 0.1 s: had the scheduler started, it would have ticked (and logged) many times.
+        r = tuanbot("serve", "--port", str(port), env={"TUANBOT_DATABASE_URL": f"sqlite:///{db}",
+                                                       "TUANBOT_SCHEDULER_TICK_SECONDS": "0.1",
+                                                       "TUANBOT_LOG_FORMAT": "json"}, timeout=60)
+    assert r.returncode == 3
+    lines = [line for line in (r.stdout + r.stderr).splitlines() if line.strip()]
+    assert lines == [f"tuanbot: cannot listen on 127.0.0.1:{port}: Address already in use"]
+    assert not db.exists()  # nothing started: not even the migrations ran

@@ -60,7 +60,7 @@ def test_every_kind_of_rejected_row_is_named_by_line_and_field_and_writes_nothin
     assert reasons[6].startswith("price: '十块' is not an amount in yuan")
     assert reasons[7] == "price: must be above zero"
     assert reasons[8].startswith("market_price: 'abc'")
-    assert reasons[9].startswith("stock: '-3'")
+    assert reasons[9] == "stock must be 0 or more"
     assert reasons[10].startswith("active: 'maybe'")
     assert reasons[11].startswith("tiers: Cannot read the ladder tier \"2-9\"")
     assert reasons[12] == "tiers: The ladder price ¥11.00 must be below the product price ¥10.00."
@@ -91,6 +91,34 @@ def test_csv_upsert_updates_an_existing_product_and_empty_stock_keeps_it(db, tmp
         "潮流男鞋 新款", 17900, 3000, False, [(3, 15900)])
     assert product(db, "N1").stock == 0  # a new product with no stock given starts at 0
     assert count(db) == 2
+
+
+def test_only_code_name_price_stock_are_required_columns_the_others_default_or_keep(db, tmp_path):
+    add_product(db, stock=3000)  # A12 with a description, category, market price, ladder
+    path = write(tmp_path, "short.csv", "stock,price,name,code\n5,195,潮流男鞋 新款,A12\n8,9.9,新品,N1\n")
+    report = import_file(db, path, T0)
+    assert (report.added, report.updated, report.rejected) == (1, 1, [])
+    shoes = product(db, "A12")
+    assert (shoes.name, shoes.price_fen, shoes.stock, shoes.category, shoes.market_price_fen, shoes.ladder) == (
+        "潮流男鞋 新款", 19500, 5, "鞋", 39900, [(2, 18900), (5, 16900)])
+    new = product(db, "N1")
+    assert (new.description, new.category, new.market_price_fen, new.stock, new.active, new.ladder) == (
+        "", "", None, 8, True, [])
+
+
+def test_a_re_import_sets_stock_to_the_files_figure(db, tmp_path):
+    add_product(db, stock=3000)
+    path = write(tmp_path, "stock.csv", "code,name,price,stock\nA12,潮流男鞋,199,40\n")
+    assert import_file(db, path, T0).rejected == []
+    assert product(db, "A12").stock == 40  # set, not added to
+
+
+def test_a_negative_stock_says_it_must_be_0_or_more_in_csv_and_json(db, tmp_path):
+    csv_report = import_file(db, write(tmp_path, "neg.csv", "code,name,price,stock\nA1,x,1,-3\n"), T0)
+    assert csv_report.rejected == [(2, "stock must be 0 or more")]
+    json_report = import_file(db, write(tmp_path, "neg.json", '[{"code": "A1", "name": "x", "price_fen": 100, "stock": -3}]'), T0)
+    assert "must be 0 or more" in json_report.rejected[0][1]
+    assert count(db) == 0
 
 
 def test_importing_the_same_file_twice_updates_instead_of_adding(db):
@@ -154,7 +182,7 @@ def test_format_is_sniffed_when_the_extension_says_nothing(db, tmp_path):
     [
         ("nope.csv", None, "no such file"),
         ("empty.csv", "  \n", "is empty"),
-        ("short.csv", "code,name,price\nA1,x,1\n", "lacks the columns description, category, market_price, stock, active, tiers"),
+        ("short.csv", "code,name,price\nA1,x,1\n", "lacks the column stock; it needs code,name,price,stock"),
         ("typo.csv", HEADER.strip() + ",colour\n", "unknown column 'colour'"),
         ("gbk.csv", "gbk", "is not UTF-8 text (line 2)"),
         ("bad.json", '[{"code": "A1",}]', "is not valid JSON: Expecting property name enclosed in double quotes at line 1"),

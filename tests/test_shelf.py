@@ -78,7 +78,7 @@ async def test_admin_puts_patches_and_reads_the_shelf(http, db, chat):
     assert r.json()["shelf"] == ["B01"] and r.json()["owners"] == ["boss", "x"]
     assert (await http.get("/admin/groups/g1", headers=AUTH)).json()["shelf"] == ["B01"]
     bad = await http.patch("/admin/groups/g1", json={"shelf": ["B01", "ZZ9"]}, headers=AUTH)
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "shelf"]
+    assert bad.status_code == 409 and bad.json()["detail"][0]["loc"] == ["body", "shelf"]
     bad = await http.patch("/admin/groups/g1", json={"shelf": ["not a code"]}, headers=AUTH)
     assert bad.status_code == 422 and "shelf" in bad.json()["detail"][0]["loc"]
     assert (await http.get("/admin/groups/g1", headers=AUTH)).json()["shelf"] == ["B01"]

@@ -24,7 +24,7 @@ def _fields(body: GroupFields, *, given_only: bool) -> dict:
     return fields
 
 
-@router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 422))
+@router.put("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 409, 422))
 def put(request: Request, body: GroupFields, group_id: str = GroupId):
     """Creates the group or replaces ALL its settings: a field left out is reset to its default
     (no name, no owners, no push target, no nudging). To change some fields only, use PATCH."""
@@ -35,7 +35,7 @@ def put(request: Request, body: GroupFields, group_id: str = GroupId):
         return _shown(conn, group)
 
 
-@router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 404, 422))
+@router.patch("/groups/{group_id}", response_model=GroupOut, responses=errors(400, 404, 409, 422))
 def patch(request: Request, body: GroupFields, group_id: str = GroupId):
     """Changes only the fields given; the others stay as they are. A group not seen yet: 404
     (PUT creates one)."""
@@ -70,14 +70,14 @@ def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
 
 def _shelf(conn, group_id: str, body: GroupFields, when) -> None:
     """Given: the products this group sells ([]: the whole catalog again). Left out (PUT too): as it
-    is, like the pickup points. A code with no product: 422 naming `shelf`; the raise rolls the
-    whole request back."""
+    is, like the pickup points. A well-formed code with no product: 409 naming `shelf` (it conflicts
+    with the catalog, not with the schema); the raise rolls the whole request back."""
     if body.shelf is None:
         return
     try:
         set_shelf(conn, group_id, body.shelf, when)
     except UnknownCodes as e:
-        raise field_error("shelf", f"no product with code {', '.join(e.codes)}") from None
+        raise field_error("shelf", f"no product with code {', '.join(e.codes)}", status=409) from None
 
 
 def _shown(conn, group) -> dict:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from bot.admin.common import db, field_error, now
-from bot.admin.schemas import ContentOut, PushOut, errors
+from bot.admin.schemas import NOT_BLANK, ContentOut, PushOut, errors
 from catalog import content
 from catalog.groups import ensure_group
 from catalog.pushes import MAX_TEXT, create_push, cron_trigger, delete_push, list_pushes, next_fire
@@ -33,7 +33,7 @@ CRON_PATTERN = "^" + " ".join(_cron_field(n, s) for n, s in (
 # ISO-8601 local or with an offset; years 2000-2099.
 AT_PATTERN = (r"^20[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
               r"(?::[0-5][0-9](?:\.[0-9]{1,6})?)?(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])?$")
-NotBlank = Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S")
+NotBlank = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)
 
 
 class PushIn(BaseModel):
@@ -49,7 +49,7 @@ class PushIn(BaseModel):
 
 class ContentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: StrictStr = Field(min_length=1, max_length=content.MAX_TEXT, pattern=r"\S")
+    text: StrictStr = Field(min_length=1, max_length=content.MAX_TEXT, pattern=NOT_BLANK)
 
 
 GroupId = Path(..., min_length=1, max_length=128)

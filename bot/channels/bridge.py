@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.httperrors import errors
+from bot.httperrors import errors, log_refusal
 from bot.jsonbody import BadJson, parse
 from handlers.context import Message
 
@@ -127,8 +127,10 @@ def to_message(data) -> Message:
 
 
 def _unauthorized(why: str) -> JSONResponse:
+    log_refusal("/bridge/messages", 401, why)
     return JSONResponse({"detail": why}, status_code=401)
 
 
 def _unprocessable(loc: list, msg: str) -> JSONResponse:
+    log_refusal("/bridge/messages", 422, f"{'.'.join(map(str, loc))}: {msg}")
     return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, status_code=422)

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import jsonbody
+from bot.admin.schemas import NOT_BLANK
 from bot.httperrors import errors
 from catalog.groups import get_group, put_group
 from handlers.context import Message
@@ -97,7 +98,7 @@ def add_routes(app: FastAPI, settings, dispatcher) -> None:
               responses=errors(413, 422),
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                   "type": "object", "required": ["as", "text", "client_msg_id"], "properties": {
-                      "as": {"enum": list(_BY_KEY)}, "text": {"type": "string", "minLength": 1, "pattern": r"\S"},
+                      "as": {"enum": list(_BY_KEY)}, "text": {"type": "string", "minLength": 1, "pattern": NOT_BLANK},
                       "client_msg_id": {"type": "string", "pattern": f"^(?:{_CLIENT_ID.pattern})$"}}}}}}})
     async def post_message(request: Request):
         try:
