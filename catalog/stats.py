@@ -88,6 +88,7 @@ class DayPoint:
     messages: int
     active_members: int
     orders: int
+    gmv_fen: int = 0  # total of the day's orders not cancelled
 
 
 @dataclass(frozen=True)
@@ -306,13 +307,15 @@ def daily_series(conn: Connection, group_id: str, w: Window, tz: ZoneInfo) -> li
         )
     }
     order_day, _ = _local_day(orders.c.created_at, w, tz)
-    bought = dict(
-        conn.execute(
-            select(order_day, func.count()).where(orders.c.group_id == group_id, _live_orders(w)).group_by(order_day)
-        ).all()
-    )
+    bought = {
+        i: (n, int(gmv or 0))
+        for i, n, gmv in conn.execute(
+            select(order_day, func.count(), func.sum(orders.c.total_fen))
+            .where(orders.c.group_id == group_id, _live_orders(w)).group_by(order_day)
+        )
+    }
     return [
-        DayPoint(d, talk.get(i, (0, 0))[0], talk.get(i, (0, 0))[1], bought.get(i, 0))
+        DayPoint(d, talk.get(i, (0, 0))[0], talk.get(i, (0, 0))[1], *bought.get(i, (0, 0)))
         for i, d in enumerate(dates)
     ]
 

@@ -43,9 +43,9 @@ async def test_chart_is_a_png_of_the_declared_size(db, clock):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as http:
         r = await http.get("/admin/groups/g1/chart.png?days=30", headers=AUTH)
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-        assert png_size(r.content) == (WIDTH_PX, HEIGHT_PX) == (1000, 500)
+        assert png_size(r.content) == (WIDTH_PX, HEIGHT_PX) == (1000, 600)
         default = await http.get("/admin/groups/g1/chart.png", headers=AUTH)
-        assert png_size(default.content) == (1000, 500)
+        assert png_size(default.content) == (1000, 600)
         assert (await http.get("/admin/groups/g1/chart.png?days=400", headers=AUTH)).status_code == 422
 
 
@@ -71,3 +71,36 @@ def test_start_up_does_not_import_matplotlib():
     code = "import sys, bot.app, bot.admin.stats; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_chinese_labels_have_their_glyphs_from_the_bundled_cjk_font(recwarn):
+    from datetime import date
+
+    from bot.chart import cjk_font
+    from catalog.stats import DayPoint
+
+    assert "Noto Sans CJK" in cjk_font().get_name()
+    points = [DayPoint(date(2026, 11, d), 100 + d, d, d % 3, d * 18900) for d in range(1, 31)]
+    png = activity_png(points, "潮鞋团 · 最近 30 天")
+    assert png_size(png) == (WIDTH_PX, HEIGHT_PX)
+    assert not [w for w in recwarn if "missing from font" in str(w.message) or "Glyph" in str(w.message)]
+
+
+def test_a_system_font_without_chinese_would_have_warned(recwarn):
+    """The check above can fail: DejaVu Sans (matplotlib's own) has no Chinese and says so."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    fig.suptitle("潮鞋团")
+    fig.savefig(io.BytesIO(), format="png")
+    assert [w for w in recwarn if "missing from font" in str(w.message) or "Glyph" in str(w.message)]
+
+
+def test_daily_gmv_is_the_days_orders_total(db, clock):
+    seed(db, clock)
+    with db.read() as conn:
+        days = daily_series(conn, "g1", Window.last(NOW, 30), SHANGHAI)
+        stats = group_stats(conn, "g1", Window.last(NOW, 30), SHANGHAI)
+    assert sum(d.gmv_fen for d in days) == stats.gmv_fen == 10 * 19900

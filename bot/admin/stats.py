@@ -56,9 +56,12 @@ def group_members(request: Request, group_id: str = GroupId, limit: int = Limit,
 @router.get("/groups/{group_id}/chart.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}, **errors(404, 422)})
 def chart(request: Request, group_id: str = GroupId, days: int = Query(30, ge=1, le=MAX_DAYS)):
-    """Messages, active members and orders per local day of the last N days (the first and last day partial)."""
+    """Messages; active members and orders; GMV (yuan): per local day of the last N days, one panel each
+    (the first and last day partial), titled with the group's name."""
     w = Window.last(now(request), days)
     with db(request).read() as conn:
-        _known(conn, group_id)
+        group = get_group(conn, group_id)
+        if group is None:
+            raise HTTPException(404, f"no group {group_id}")
         points = daily_series(conn, group_id, w, _tz(request))
-    return Response(activity_png(points, f"{group_id}: last {days} days"), media_type="image/png")
+    return Response(activity_png(points, f"{group.name or group_id} · 最近 {days} 天"), media_type="image/png")
