@@ -56,6 +56,8 @@ async def test_admin_group_put_and_read_pickup_points(http):
     assert (await http.get("/admin/groups/g1", headers=AUTH)).json()["pickup_points"] == ["3号楼大堂", "西门"]
     bad = await http.put("/admin/groups/g1", json={"pickup_points": [""]}, headers=AUTH)
     assert bad.status_code == 422 and "pickup_points" in bad.text
+    bad = await http.put("/admin/groups/g1", json={"pickup_points": ["\x1f"]}, headers=AUTH)  # nothing left once read
+    assert bad.status_code == 409 and "pickup_points" in bad.text
     bad = await http.put("/admin/groups/g1", json={"pickup_points": "东门"}, headers=AUTH)
     assert bad.status_code == 422 and "pickup_points" in bad.text
     assert (await http.get("/admin/groups/g1", headers=AUTH)).json()["pickup_points"] == ["3号楼大堂", "西门"]
