@@ -190,7 +190,7 @@ async def test_export_of_one_group_buy_holds_its_orders_only(public, db, clock):
     _, rows = read_xlsx((await client.get(url.removeprefix(PUBLIC))).content)
     assert [row[1] for row in rows[1:]] == ["D1", "D2"]
     assert say(dispatcher, "export 9", **OWNER) == "There is no group buy #9 in this group."
-    assert say(dispatcher, "导出 1", user="amy") == "只有群主或管理员可以用“导出”。"
+    assert say(dispatcher, "导出 1", user="amy") == "@amy 只有群主或管理员可以用“导出”。"
     with db.read() as c:
         assert len(c.execute(select(export_links)).all()) == 1
 
