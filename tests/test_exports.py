@@ -234,3 +234,15 @@ async def test_variants_fill_the_spec_column_the_summary_and_the_picklist(http, 
     assert picked == [{"product_code": "A12", "name": "潮流男鞋", "quantity": 4,
                        "variants": [{"name": "42码", "quantity": 3}, {"name": "39码", "quantity": 1}]}]
     assert "D2 #2 bob 潮流男鞋 39码 ×1" in chat.send("未取", **OWNER)
+
+
+async def test_members_names_show_in_rows_picklist_and_replies(http, db, clock):
+    chat = Chat(db, clock)
+    add_product(db)
+    chat.send("下单 A12 1", user="u42", sender_name="小王")
+    assert "D1 小王 潮流男鞋 ×1" in chat.send("确认 D1", **OWNER)
+    row = list(csv.reader(io.StringIO((await http.get("/admin/groups/g1/orders.csv", headers=AUTH)).text)))[1]
+    assert row[1:3] == ["D1", "小王"]
+    listed = (await http.get("/admin/groups/g1/picklist", headers=AUTH)).json()["pickup_points"][0]["orders"][0]
+    assert (listed["user_id"], listed["user_name"]) == ("u42", "小王")
+    assert "D1 小王 潮流男鞋 ×1" in chat.send("未取", **OWNER)
