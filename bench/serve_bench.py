@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from bot.app import create_app, freeze_startup_objects
 from bot.logs import setup_logging, uvicorn_log_config
 from bot.settings import Settings
-from catalog.products import create_product, update_product, validate_product
+from catalog.products import create_product, get_product, update_product, validate_product
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import products
@@ -53,7 +53,11 @@ def load_catalog(db: Database, now: datetime) -> str:
         source = "bench"
     with db.begin() as conn:
         for code in conn.execute(products.select().with_only_columns(products.c.code)).scalars().all():
-            update_product(conn, code, {"stock": BENCH_STOCK}, now)
+            variants = get_product(conn, code).variants  # a product with variants: its stock is theirs
+            huge = (
+                {"variants": [(v.name, BENCH_STOCK) for v in variants]} if variants else {"stock": BENCH_STOCK}
+            )
+            update_product(conn, code, huge, now)
     return source
 
 

@@ -35,6 +35,7 @@ def create_app(
     db = db or Database(settings.database_url)
     metrics = Metrics()
     dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, metrics=metrics, clock=clock,
+                            quiet=settings.quiet,
                             public_url=settings.public_url)
 
     @asynccontextmanager

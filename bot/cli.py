@@ -177,20 +177,24 @@ def import_catalog(file: Path) -> None:
 @main.command()
 @click.option("--group", "group", default="demo", show_default=True, help="The group to type in.")
 @click.option("--user", "user", default="me", show_default=True, help="Who you are in it.")
+@click.option("--name", "name", default=None, help="Your name in the group (as a bridge's sender_name).")
 @click.option("--owner", is_flag=True, help="Act as the group's owner.")
-def chat(group: str, user: str, owner: bool) -> None:
-    """A local console: type as a member of a group and read the bot's replies."""
+@click.option("--mention", is_flag=True,
+              help="Address every line to the bot, as if it began with @团购助手 (without it, talk stays unanswered).")
+def chat(group: str, user: str, name: str | None, owner: bool, mention: bool) -> None:
+    """A local console: type as a member of a group and read the bot's replies, as the group would."""
     from bot.dispatch import Dispatcher
     from handlers.context import Message
 
     settings = _settings()
     logging.basicConfig(level=logging.WARNING)
     db = _database(settings)
-    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, public_url=settings.public_url)
+    dispatcher = Dispatcher(db, owners=settings.owner_ids, tz=settings.tz, public_url=settings.public_url,
+                            quiet=settings.quiet)
     role = "owner" if owner else "member"
     tty = sys.stdin.isatty()
     if tty:
-        click.echo(f"tuanbot chat: group {group}, you are {user} ({role}). Type 帮助 or help; Ctrl-D leaves.")
+        click.echo(f"tuanbot chat: group {group}, you are {name or user} ({role}). Type 帮助 or help; Ctrl-D leaves.")
     while True:
         try:
             line = input("> " if tty else "")
@@ -199,7 +203,7 @@ def chat(group: str, user: str, owner: bool) -> None:
         if not line.strip():
             continue
         msg = Message(channel="console", chat_id=group, sender_id=user, text=line, msg_id=uuid.uuid4().hex,
-                      sender_role=role, mentions_bot=True)
+                      sender_role=role, sender_name=name, mentions_bot=mention)
         for text in dispatcher.handle(msg).reply.texts:
             click.echo(text)
     if tty:

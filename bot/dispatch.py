@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.router import Routed, nearest_command, route
 from catalog.groups import effective_role, ensure_group, get_group
+from catalog.members import name_of, remember_name
 from handlers.context import Ctx, Message, Reply, UserError
 from handlers.help import text_only
 from storage.db import Database, WriterBusy, savepoint
@@ -21,6 +22,7 @@ from storage.outbox import enqueue
 
 log = logging.getLogger("tuanbot.messages")
 
+NAME_CACHE_SECONDS = 600.0
 APOLOGY = ("抱歉，出了点问题，请稍后再试。", "Sorry, something went wrong. Please try again in a moment.")
 
 
@@ -40,14 +42,21 @@ class Dispatcher:
     dedupe record and its reply, or nothing does."""
 
     def __init__(self, db: Database, *, owners: frozenset[str], tz: ZoneInfo, metrics=None,
-                 clock: Callable[[], datetime] = utcnow, public_url: str | None = None):
+                 clock: Callable[[], datetime] = utcnow, public_url: str | None = None,
+                 quiet: tuple[int, int] | None = None):
         self.db = db
         self.public_url = public_url
+        self.quiet = quiet
         self.owners = owners
         self.tz = tz
         self.metrics = metrics
         self.clock = clock
         self._known_groups: set[str] = set()  # groups whose row exists: skip the upsert
+        # (group, member) -> (name, monotonic time written): the name this process last stored, so a message
+        # only writes when the name is new or changed. Another process may rename the member in between;
+        # the row is the truth and an entry is trusted for NAME_CACHE_SECONDS only, so a name that flips back
+        # there is written again within that time.
+        self._known_names: dict[tuple[str, str], tuple[str, float]] = {}
 
     def process(self, msg: Message) -> Reply:
         return self.handle(msg).reply
@@ -98,8 +107,9 @@ class Dispatcher:
                 )
                 if not msg.is_private and msg.chat_id not in self._known_groups:
                     ensure_group(conn, msg.chat_id, msg.chat_name, now)
+                named = self._remember_name(conn, msg, now)
                 ctx = Ctx(conn, msg, lang, now, self.tz, role_of=lambda: self._role(conn, msg),
-                          public_url=self.public_url)
+                          public_url=self.public_url, quiet=self.quiet)
                 outcome = self._act(ctx, routed)
                 if ctx.reply.texts:
                     save_reply(conn, row_id, ctx.reply.stored())
@@ -108,6 +118,8 @@ class Dispatcher:
                 orders_placed = ctx.orders_placed
             if not msg.is_private:
                 self._known_groups.add(msg.chat_id)
+            if named is not None:
+                self._known_names[named[0]] = (named[1], time.monotonic())
             handled = Handled(ctx.reply, False, outcome)
         except WriterBusy:
             raise
@@ -135,10 +147,15 @@ class Dispatcher:
         cmd = routed.command
         if cmd is None:
             near = nearest_command(routed.word, routed.lang)
-            ctx.say(
-                f"没有“{routed.word}”这个命令。你是不是想用“{near}”？发送“帮助”查看全部命令。",
-                f"There is no command \"{routed.word}\". Did you mean \"{near}\"? Send \"help\" for all commands.",
-            )
+            if near is None:  # talk addressed to the bot (`@团购助手 大家好`): no command is close
+                ctx.say(f"{self._mention(ctx)}我是团购助手，发送“帮助”看看我能做什么。",
+                        f"{self._mention(ctx)}I'm the group-buy bot. Send \"help\" to see what I can do.")
+            else:
+                ctx.say(
+                    f"{self._mention(ctx)}没有“{routed.word}”这个命令。你是不是想用“{near}”？发送“帮助”查看全部命令。",
+                    f"{self._mention(ctx)}There is no command \"{routed.word}\". Did you mean \"{near}\"? "
+                    "Send \"help\" for all commands.",
+                )
             return "unknown"
         try:
             if cmd.staff and not ctx.is_staff:
@@ -153,9 +170,35 @@ class Dispatcher:
             ctx.reply.texts.clear()
             ctx.outgoing.clear()
             ctx.orders_placed = 0
-            ctx.reply.texts.append(e.text(ctx.lang))
+            # A member's own business (their order, join, cancel) or a member refused an owner's command:
+            # about that one member. An owner's malformed 开团 is about the group buy, said plainly.
+            about_sender = cmd.personal or (cmd.staff and not ctx.is_staff)
+            ctx.reply.texts.append((self._mention(ctx) if about_sender else "") + e.text(ctx.lang))
             return "rejected"
+        if cmd.personal and ctx.reply.texts:
+            ctx.reply.texts[0] = self._mention(ctx) + ctx.reply.texts[0]
         return "ok" if ctx.reply.texts else "ignored"
+
+    def _remember_name(self, conn: Connection, msg: Message, now: datetime) -> tuple[tuple[str, str], str] | None:
+        """Store the name the channel carried when it is new or changed; returns what to cache after commit."""
+        user, name = (msg.member_id, msg.member_name) if msg.event else (msg.sender_id, msg.sender_name)
+        name = (name or "").strip()[:200]
+        if msg.is_private or not user or not name:
+            return None
+        key = (msg.chat_id, user)
+        known = self._known_names.get(key)
+        if known is not None and known[0] == name and time.monotonic() - known[1] < NAME_CACHE_SECONDS:
+            return None
+        remember_name(conn, msg.chat_id, user, name, now)
+        return key, name
+
+    def _mention(self, ctx: Ctx) -> str:
+        """`@NAME ` before a reply about the sender, in a group; NAME as the member is named there."""
+        msg = ctx.msg
+        if msg.is_private:
+            return ""
+        name = (msg.sender_name or "").strip() or name_of(ctx.conn, msg.chat_id, msg.sender_id)
+        return f"@{name} "
 
     def _role(self, conn: Connection, msg: Message) -> str:
         group = None if msg.is_private else get_group(conn, msg.chat_id)

@@ -151,6 +151,9 @@ def dispatch_outbox(db: Database, clock: Clock, *, secret: str | None, quiet: tu
                     break
                 with db.begin() as conn:
                     claimed = claim_due(conn, now, now + LEASE, batch)
+                for row_id, group_id in claimed.unrouted:  # once per row: later looks find the reason set
+                    log.warning("outbox message held: the group has no push target",
+                                extra={"outbox_id": row_id, "group": group_id, "outcome": "no push target"})
                 result.sent += claimed.recorded  # "web" targets: delivered by the claim itself
                 if claimed.looked_at == 0:
                     break

@@ -5,7 +5,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from handlers.args import read_quantity
+from handlers.args import MAX_QTY, read_quantity
 from handlers.registry import BY_NAME, BY_WORD, COMMANDS, Command
 
 # Full-width digits, letters, colon, plus, slash, hash and the ideographic space read as half-width, one
@@ -61,7 +61,7 @@ def route(text: str, *, is_private: bool = False, mentions_bot: bool = False) ->
         return Routed(BY_NAME["help"], "zh", "", "") if addressed else None
 
     plus = _PLUS.match(t)
-    if plus and read_quantity(plus.group(1)) is not None:
+    if plus and 1 <= (read_quantity(plus.group(1)) or 0) <= MAX_QTY:  # "+0" is talk
         rest = t[1:].strip()
         return Routed(BY_NAME["plus"], "zh", rest, "+", rest)
 
@@ -81,8 +81,16 @@ def _routed(cmd: Command, lang: str, raw: str, norm: str, args_at: int, word: st
     return Routed(cmd, lang, norm[args_at:].strip(), word, raw[args_at:].strip())
 
 
-def nearest_command(word: str, lang: str) -> str:
-    """The listed command word closest to what was typed, in the language it was typed in."""
+# How close a typed word must be to a command word to be offered as "did you mean": difflib's ratio
+# (2 × matching characters / total length). 0.5 keeps one wrong character of a two-character Chinese
+# word (帮组 -> 帮助, 下丹 -> 下单); English words are longer and share letters by chance (thanks/stats
+# 0.55, morning/join 0.55), so they need 0.6 (hlep -> help 0.75, ordres -> orders 0.83). Talk such as
+# 大家好 scores 0 against every command.
+NEAR_CUTOFF = {"zh": 0.5, "en": 0.6}
+
+
+def nearest_command(word: str, lang: str) -> str | None:
+    """The listed command word closest to what was typed, in the language it was typed in; None when none is close."""
     words = [w for c in COMMANDS if c.listed for w in (c.zh if lang == "zh" else c.en)]
-    best = difflib.get_close_matches(word.lower(), words, n=1, cutoff=0.0)
-    return best[0] if best else words[0]
+    best = difflib.get_close_matches(word.lower(), words, n=1, cutoff=NEAR_CUTOFF.get(lang, 0.6))
+    return best[0] if best else None

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 
 from catalog.orders import Order, get_order, order_no
-from storage import tables
-from storage.tables import groupbuys, member_pickups, orders, products
+from storage.tables import groupbuys, member_pickups, members, orders, products
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 _STAMP_CHUNK = 500
@@ -122,28 +121,10 @@ def give_point_to_waiting_orders(conn: Connection, group_id: str, user_id: str, 
 
 # ---- reading: what waits, pick lists, spreadsheet rows ----------------------------------------
 
-def _variant():
-    """The order's variant (规格) where orders have one, else empty."""
-    return orders.c.variant if "variant" in orders.c else literal("")
-
-
-_MEMBERS = getattr(tables, "members", None)  # members' names per group, where the schema has them
-
-
-def _named(q):
-    """`q` with the member's name (or, without one, the id) as its last column."""
-    if _MEMBERS is None:
-        return q.add_columns(orders.c.user_id)
-    return q.add_columns(func.coalesce(_MEMBERS.c.name, orders.c.user_id)).outerjoin(
-        _MEMBERS, (_MEMBERS.c.group_id == orders.c.group_id) & (_MEMBERS.c.user_id == orders.c.user_id)
-    )
-
-
 def member_name(conn: Connection, group_id: str, user_id: str) -> str:
-    if _MEMBERS is None:
-        return user_id
+    """The member's name in the group, or the id where no channel named them."""
     name = conn.execute(
-        select(_MEMBERS.c.name).where(_MEMBERS.c.group_id == group_id, _MEMBERS.c.user_id == user_id)
+        select(members.c.name).where(members.c.group_id == group_id, members.c.user_id == user_id)
     ).scalar_one_or_none()
     return name or user_id
 
@@ -178,11 +159,16 @@ class Line:
         return "collected" if self.status == "confirmed" and self.collected_at is not None else self.status
 
 
-_LINE = _named(select(
-    orders.c.id, orders.c.join_no, orders.c.user_id, products.c.code, products.c.name, _variant(),
-    orders.c.quantity, orders.c.unit_price_fen, orders.c.total_fen, orders.c.status, orders.c.pickup_point,
-    orders.c.created_at, orders.c.collected_at, orders.c.groupbuy_id,
-).join(products, products.c.id == orders.c.product_id))
+_LINE = (
+    select(
+        orders.c.id, orders.c.join_no, orders.c.user_id, products.c.code, products.c.name, orders.c.variant,
+        orders.c.quantity, orders.c.unit_price_fen, orders.c.total_fen, orders.c.status, orders.c.pickup_point,
+        orders.c.created_at, orders.c.collected_at, orders.c.groupbuy_id,
+        func.coalesce(members.c.name, orders.c.user_id),
+    )
+    .join(products, products.c.id == orders.c.product_id)
+    .outerjoin(members, (members.c.group_id == orders.c.group_id) & (members.c.user_id == orders.c.user_id))
+)
 
 STATES = ("pending", "confirmed", "collected", "uncollected", "cancelled")
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from catalog.fulfilment import stamp_groupbuy_orders
@@ -269,6 +269,19 @@ def participants(conn: Connection, groupbuy_id: int) -> list[Participant]:
         .order_by(groupbuy_participants.c.join_no)
     )
     return [Participant(*r) for r in rows]
+
+
+def joined_live(conn: Connection, group_id: str, user_id: str, now: datetime) -> list[tuple[GroupBuy, Participant]]:
+    """The group's live group buys this member is in, newest first, with their own join."""
+    mine = groupbuy_participants.alias("mine")  # not the table the counts correlate on
+    rows = conn.execute(
+        _select()
+        .add_columns(mine.c.user_id, mine.c.quantity, mine.c.join_no, mine.c.joined_at, mine.c.variant)
+        .join(mine, and_(mine.c.groupbuy_id == groupbuys.c.id, mine.c.user_id == user_id))
+        .where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open", groupbuys.c.deadline > now)
+        .order_by(groupbuys.c.id.desc(), mine.c.join_no)
+    )
+    return [(_groupbuy(r[:-5]), Participant(*r[-5:])) for r in rows]
 
 
 def waitlist(conn: Connection, groupbuy_id: int) -> list[Waiting]:

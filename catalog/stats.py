@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, distinct, func, literal, select
 from sqlalchemy.engine import Connection
 
+from catalog.members import names_in
 from storage.tables import deals, groupbuys, groups, inbound_messages, orders, outbox
 from storage.types import UTCDateTime
 
@@ -50,14 +51,14 @@ class GroupStats:
     messages: int = 0
     active_members: int = 0
     new_members: int = 0
-    top_inviters: list[dict[str, Any]] = field(default_factory=list)  # [{"user_id", "invited"}]
+    top_inviters: list[dict[str, Any]] = field(default_factory=list)  # [{"user_id", "name", "invited"}]
     orders: int = 0
     buyers: int = 0
     repeat_buyers: int = 0
     gmv_fen: int = 0
     groupbuys_succeeded: int = 0
     pushes_sent: int = 0
-    contributors: list[dict[str, Any]] = field(default_factory=list)  # [{"user_id", "reasons": [...]}]
+    contributors: list[dict[str, Any]] = field(default_factory=list)  # [{"user_id", "name", "reasons": [...]}]
 
     @property
     def repurchase_rate(self) -> float:
@@ -98,10 +99,12 @@ class Member:
     messages: int
     invited_by: str | None  # the inviter of their first member_joined
     invited: int  # distinct members who joined on their invitation
+    name: str = ""  # how the member is named in the group (their id when never named)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,
+            "name": self.name or self.user_id,
             "first_seen": self.first_seen.isoformat(),
             "last_seen": self.last_seen.isoformat(),
             "messages": self.messages,
@@ -205,7 +208,16 @@ def stats_by_group(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[st
 
     for gid, people in _contributors(conn, w, tz, group_ids, invited).items():
         of(gid).contributors = people
+    _name_people(conn, out)
     return out
+
+
+def _name_people(conn: Connection, out: dict[str, GroupStats]) -> None:
+    """Each listed inviter and contributor gets `name`: how they are named in the group (else their id)."""
+    listed = [(gid, p) for gid, s in out.items() for p in (*s.top_inviters, *s.contributors)]
+    names = names_in(conn, [(gid, p["user_id"]) for gid, p in listed])
+    for gid, p in listed:
+        p["name"] = names[(gid, p["user_id"])]
 
 
 def _invited_in(conn: Connection, w: Window, group_ids: list[str] | None) -> dict[str, dict[str, int]]:
@@ -342,7 +354,8 @@ def members(conn: Connection, group_id: str, *, limit: int = 100, offset: int = 
             .group_by(_im.c.inviter_id)
         ).all()
     )
+    names = names_in(conn, [(group_id, u) for u in users])
     return [
-        Member(user, first, last, int(n or 0), invited_by.get(user), invited.get(user, 0))
+        Member(user, first, last, int(n or 0), invited_by.get(user), invited.get(user, 0), names[(group_id, user)])
         for user, first, last, n in rows
     ]

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from catalog import reminders
 from catalog.groupbuys import GroupBuy, Settlement, settle
+from catalog.members import names_of
 from catalog.orders import order_no
 from handlers.common import promotion_text
 from pricing.groupbuy import PEOPLE, Basis, progress_text
@@ -27,7 +28,12 @@ def settle_groupbuy(conn: Connection, groupbuy_id: int, now: datetime) -> str | 
         return None
     for p in done.promotions:
         enqueue(conn, p.group_id, promotion_text(p, p.lang), now, source="waitlist")
-    return announcement(done, done.gb.lang)
+    return announcement(done, done.gb.lang, settlement_names(conn, done))
+
+
+def settlement_names(conn: Connection, s: Settlement) -> dict[str, str]:
+    """How the group names each participant listed in the announcement."""
+    return names_of(conn, s.gb.group_id, [p.user_id for p, _ in s.orders[:_LISTED_IN_ANNOUNCEMENT]])
 
 
 def remind(conn: Connection, groupbuy_id: int, now: datetime) -> str | None:
@@ -52,7 +58,10 @@ def reminder_text(gb: GroupBuy, now: datetime) -> str:
     return f"团购 #{gb.id} {gb.product_code} {gb.product_name} {when}，{progress}。发送“参团 {gb.id}”加入。"
 
 
-def announcement(s: Settlement, lang: str = "zh") -> str:
+def announcement(s: Settlement, lang: str = "zh", names: dict[str, str] | None = None) -> str:
+    """The group's news of a settled group buy: success lists everyone numbered 1, 2, 3 … by name with
+    their 跟团号 (`1. 张阿姨 ×2 ¥300.00 跟团号 1（D1）`); failure says what the first tier needed."""
+    names = names or {}
     gb = s.gb
     en = lang == "en"
     title = f"#{gb.id} {gb.product_code} {gb.product_name}"
@@ -70,10 +79,14 @@ def announcement(s: Settlement, lang: str = "zh") -> str:
         lines = [f"Group buy {title} succeeded! {counted}; everyone pays {price} each. Confirmed orders:"]
     else:
         lines = [f"团购 {title} 成团啦！{counted}，每位团员都按 {price}/件 成交。已确认订单："]
-    for p, order_id in s.orders[:_LISTED_IN_ANNOUNCEMENT]:
+    for i, (p, order_id) in enumerate(s.orders[:_LISTED_IN_ANNOUNCEMENT], 1):
         total = fmt(gb.final_price_fen * p.quantity)
+        who = names.get(p.user_id) or p.user_id
         variant = f" {p.variant}" if p.variant else ""
-        lines.append(f"{p.join_no}. {p.user_id}{variant} ×{p.quantity} {total} {order_no(order_id)}")
+        if en:
+            lines.append(f"{i}. {who}{variant} ×{p.quantity} {total} join no. {p.join_no} (order {order_no(order_id)})")
+        else:
+            lines.append(f"{i}. {who}{variant} ×{p.quantity} {total} 跟团号 {p.join_no}（{order_no(order_id)}）")
     hidden = len(s.orders) - _LISTED_IN_ANNOUNCEMENT
     if hidden > 0:
         lines.append(f"… and {hidden} more" if en else f"……另有 {hidden} 人")

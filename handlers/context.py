@@ -123,6 +123,7 @@ class Ctx:
     outgoing: list[tuple[str, str]] = field(default_factory=list)
     orders_placed: int = 0  # for the tuanbot_orders_total metric, counted once the transaction commits
     public_url: str | None = None  # TUANBOT_PUBLIC_URL: where links sent into the chat point
+    quiet: tuple[int, int] | None = None  # TUANBOT_QUIET_HOURS (local start, end hour): when pushes wait
     _role: str | None = field(default=None, init=False, repr=False)
 
     @property

@@ -62,12 +62,15 @@ def deal(ctx: Ctx, a: DealArgs) -> None:
             f"The deal price ({fmt(a.price_fen)}) must be below the product price ({fmt(product.price_fen)}).",
         )
     ends = deadline(ctx, a.when)
+    earlier = next((d for d in live_deals(ctx.conn, ctx.group_id, ctx.now) if d.product_id == product.id), None)
     post_deal(
         ctx.conn, group_id=ctx.group_id, product=product, price_fen=a.price_fen, limit_qty=a.limit,
         ends_at=ends, created_by=ctx.user_id, now=ctx.now,
     )
     until = fmt_local(ends, ctx.tz)
     limited = ctx.t(f"，限量 {a.limit} 件", f", limited to {a.limit}") if a.limit else ""
+    if earlier is not None:  # one deal per product and group: the new one takes the earlier one's place
+        limited += ctx.t(f"，取代之前的特价 {fmt(earlier.price_fen)}", f", replacing the earlier deal at {fmt(earlier.price_fen)}")
     ctx.tell_group(ctx.group_id, ctx.t(
         f"限时特价！{product.code} {product.name} {fmt(a.price_fen)}（原价 {fmt(product.price_fen)}）{limited}，"
         f"截止 {until}。下单发“下单 {product.code} 数量”。",

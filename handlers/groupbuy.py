@@ -19,7 +19,7 @@ from catalog.groupbuys import (
 )
 from catalog.orders import OutOfStock
 from catalog.products import get_product_by_id
-from handlers.announcements import announcement
+from handlers.announcements import announcement, settlement_names
 from handlers.args import quantity, tokens
 from handlers.common import (
     UNTIL_WORDS,
@@ -102,6 +102,12 @@ def open_(ctx: Ctx, a: OpenArgs) -> None:
     ends = deadline(ctx, a.when)
     if product.stock <= 0:
         raise UserError(f"{product.code} 已经卖完了，不能开团。", f"{product.code} is sold out; no group buy can open.")
+    same = next((g for g in live_groupbuys(ctx.conn, ctx.group_id, ctx.now) if g.product_id == product.id), None)
+    if same is not None:  # two at once would split the group's people between two ladders
+        raise UserError(
+            f"本群已有 {product.code} 的团购 #{same.id} 在进行中。要重开，请先“结束 {same.id}”。",
+            f"Group buy #{same.id} for {product.code} is already open here. To start again, first \"close {same.id}\".",
+        )
     gb = open_groupbuy(
         ctx.conn, group_id=ctx.group_id, product=product, basis=a.basis, tiers=a.tiers,
         deadline=ends, created_by=ctx.user_id, now=ctx.now, limit_qty=a.limit, lang=ctx.lang,
@@ -294,6 +300,8 @@ def join(ctx: Ctx, a: JoinArgs) -> None:
 
 def plus(ctx: Ctx, pick: Pick) -> None:
     live = [] if ctx.msg.is_private else live_groupbuys(ctx.conn, ctx.group_id, ctx.now)
+    if not live and not ctx.msg.is_private:
+        return  # in a group "+1" is also "me too": with no group buy open it is talk, answered with silence
     if not live:
         raise UserError(
             "本群现在没有进行中的团购，发“团购”看看有什么。",
@@ -380,7 +388,7 @@ def close(ctx: Ctx, groupbuy_id: int) -> None:
     if done is None:
         raise _closed(ctx, get_groupbuy(ctx.conn, gb.id))
     ctx.orders_placed += len(done.orders)
-    ctx.tell_group(gb.group_id, announcement(done, ctx.lang))
+    ctx.tell_group(gb.group_id, announcement(done, ctx.lang, settlement_names(ctx.conn, done)))
     announce_promotions(ctx, done.promotions)
     if ctx.msg.is_private or gb.group_id != ctx.group_id:
         ctx.say(f"团购 #{gb.id} 已结算，群里已通知。", f"Group buy #{gb.id} is settled; the group has been told.")

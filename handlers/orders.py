@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.groupbuys import promote
+from catalog.groupbuys import joined_live, promote
 from catalog.orders import CancelRefused, OutOfStock, cancel_order, list_orders, parse_order_no, place_order
 from handlers.args import require, tokens
 from handlers.common import (
@@ -75,12 +75,25 @@ def buy(ctx: Ctx, a: BuyArgs) -> None:
 
 def my_orders(ctx: Ctx, _args: None) -> None:
     mine = list_orders(ctx.conn, group_id=ctx.group_id, user_id=ctx.user_id, limit=10)
-    if not mine:
+    joins = [] if ctx.msg.is_private else joined_live(ctx.conn, ctx.group_id, ctx.user_id, ctx.now)
+    if not mine and not joins:
         ctx.say("你在本群还没有订单。", "You have no orders in this group yet.")
         return
-    lines = [ctx.t("你的订单（最近 10 笔）：", "Your orders (latest 10):")]
+    lines = []
+    if mine:
+        lines.append(ctx.t("你的订单（最近 10 笔）：", "Your orders (latest 10):"))
     for o in mine:
-        lines.append(f"{o.order_no} {with_variant(o.product_name, o.variant)} ×{o.quantity} {fmt(o.total_fen)} {_state(ctx, o)}")
+        name = with_variant(o.product_name, o.variant)
+        lines.append(f"{o.order_no} {name} ×{o.quantity} {fmt(o.total_fen)} {_state(ctx, o)}")
+    if joins:  # not orders yet: each becomes one when its group buy succeeds
+        lines.append(ctx.t("进行中的团购（成团后生成订单）：", "Group buys you are in (orders once they succeed):"))
+    for gb, p in joins:
+        price = gb.current_price_fen
+        now_price = (ctx.t(f"当前价 {fmt(price)}", f"current price {fmt(price)}") if price is not None
+                     else ctx.t("还没到第一档", "first tier not reached yet"))
+        name = with_variant(gb.product_name, p.variant)
+        lines.append(ctx.t(f"团购 #{gb.id} {name} ×{p.quantity} 跟团号 {p.join_no}，{now_price}",
+                           f"Group buy #{gb.id} {name} ×{p.quantity}, join no. {p.join_no}, {now_price}"))
     ctx.reply.texts.append("\n".join(lines))
 
 

@@ -21,6 +21,7 @@ class Command:
     usage: tuple[str, str] = ("", "")  # (zh, en) argument hint for help
     summary: tuple[str, str] = ("", "")  # (zh, en) one line for help
     listed: bool = True  # shown in help
+    personal: bool = False  # its reply is about the sender: in a group it begins with "@NAME "
 
 
 def _help(ctx: Ctx, _args: None) -> None:
@@ -39,13 +40,13 @@ COMMANDS: list[Command] = [
         usage=("编码", "CODE"), summary=("商品详情与阶梯价", "one product with its ladder prices"),
     ),
     Command(
-        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy,
+        "buy", ("下单",), ("buy",), orders.buy, parse=orders.parse_buy, personal=True,
         usage=("编码 [规格] [数量]", "CODE [VARIANT] [N]"),
         summary=("下单，买得越多越便宜", "order; the more you buy, the cheaper"),
     ),
-    Command("orders", ("我的订单",), ("orders",), orders.my_orders, summary=("我的订单", "your orders here")),
+    Command("orders", ("我的订单",), ("orders",), orders.my_orders, personal=True, summary=("我的订单", "your orders here")),
     Command(
-        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel,
+        "cancel", ("取消",), ("cancel",), orders.cancel, parse=orders.parse_cancel, personal=True,
         usage=("订单号", "ORDER"), summary=("取消待付款的订单", "cancel a pending order"),
     ),
     Command(
@@ -53,18 +54,18 @@ COMMANDS: list[Command] = [
         summary=("本群进行中的团购和特价", "open group buys and deals here"),
     ),
     Command(
-        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join,
+        "join", ("参团",), ("join",), groupbuy.join, parse=groupbuy.parse_join, personal=True,
         usage=("编号 [规格] [数量]", "ID [VARIANT] [N]"),
         summary=("参加团购，再发一次可改数量；库存不够时排候补", "join a group buy; again to change the quantity; "
                  "waitlisted when stock runs short"),
     ),
     # The router sends "+2" here with the digits as its text; the word "+N" only names it in help.
     Command(
-        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus,
+        "plus", ("+N",), ("+N",), groupbuy.plus, parse=groupbuy.parse_plus, personal=True,
         summary=("接龙：加入本群最新的团购，N 为数量", "join this group's newest group buy with N pieces"),
     ),
     Command(
-        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id,
+        "leave", ("退团",), ("leave",), groupbuy.leave, parse=groupbuy.parse_id, personal=True,
         usage=("编号 [规格]", "ID [VARIANT]"), summary=("结算前退出团购（或候补），库存退回", "leave a group buy (or its waitlist) before it settles"),
     ),
     Command(

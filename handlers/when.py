@@ -5,7 +5,9 @@ Forms, case-insensitive, full-width digits/colon read as half-width:
   clock     `20:00` — today, or tomorrow once it is past (exactly now counts as past);
             `今天/today 20:00` (past: an error), `明天/tomorrow 20:00`, `后天 20:00`;
   date      `2026-12-01 20:00` (or `2026/12/01 20:00`) — an error once past;
-  daily     `每天 09:00` / `每日 09:00` / `daily 09:00` — only through parse_daily.
+  daily     `每天 09:00` / `每日 09:00` / `daily 09:00` — only through parse_daily;
+  weekly    `每周一 09:00` … `每周日 09:00` (also `每星期三`, `每周天`) / `weekly mon 09:00` … `weekly sun 09:00`
+            — only through parse_weekly, as a cron day name.
 Standard library only.
 """
 from __future__ import annotations
@@ -28,6 +30,12 @@ _DELAY = re.compile(r"^(\d{1,9})\s*(m|min|mins|minutes?|分钟|分|h|hrs?|hours?
 _RELATIVE = re.compile(rf"^(?:(今天|today|明天|tomorrow|后天)\s*)?{_CLOCK}$")
 _DATE = re.compile(rf"^(\d{{4}})[-/](\d{{1,2}})[-/](\d{{1,2}})\s+{_CLOCK}$")
 _DAILY = re.compile(rf"^(?:每天|每日|daily)\s*{_CLOCK}$")
+_WEEKLY = re.compile(rf"^(?:(?:每周|每星期|每礼拜)([一二三四五六日天])|weekly\s+([a-z]+))\s*{_CLOCK}$")
+# Cron day names (the same in crontab and APScheduler, unlike day numbers) for 周一 … 周日 and English.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ZH_WEEKDAY = {"一": "mon", "二": "tue", "三": "wed", "四": "thu", "五": "fri", "六": "sat", "日": "sun", "天": "sun"}
+_EN_WEEKDAY = {**{d: d for d in WEEKDAYS}, "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
+               "friday": "fri", "saturday": "sat", "sunday": "sun", "tues": "tue", "thur": "thu", "thurs": "thu"}
 # Keyed by the unit's first character: `min`/`minutes` -> m, `个小时`/`小时` -> 个/小, `分钟`/`分` -> 分.
 _UNIT_MINUTES = {"m": 1, "分": 1, "h": 60, "小": 60, "个": 60, "d": 1440, "天": 1440}
 _DAY_OFFSET = {"今天": 0, "today": 0, "明天": 1, "tomorrow": 1, "后天": 2}
@@ -136,6 +144,38 @@ def parse_daily(text: str) -> tuple[int, int]:
     return hour, minute
 
 
+def quiet_until(moment: datetime, quiet: tuple[int, int] | None, tz: tzinfo = DEFAULT_TZ) -> datetime | None:
+    """When quiet hours (local [START, END), wrapping midnight when START > END) hold something due at
+    `moment`: the moment they end (UTC); None when `moment` is outside them."""
+    if quiet is None:
+        return None
+    start, end = quiet
+    local = moment.astimezone(tz)
+    inside = start <= local.hour < end if start < end else local.hour >= start or local.hour < end
+    if not inside:
+        return None
+    day = local.date() if local.hour < end else local.date() + timedelta(days=1)
+    return _at(day, end, 0, tz).astimezone(UTC)
+
+
+def parse_weekly(text: str) -> tuple[str, int, int]:
+    """`每周一 09:00` / `weekly mon 09:00` -> ("mon", 9, 0): a cron day name and a local time of day."""
+    m = _WEEKLY.match(_normalize(text))
+    day = None if m is None else (_ZH_WEEKDAY.get(m.group(1) or "") or _EN_WEEKDAY.get(m.group(2) or ""))
+    if m is None or day is None:
+        raise WhenError(
+            f"看不懂每周的时间“{text}”，请写成 每周一 09:00（周一到周日）。",
+            f'Cannot read the weekly time "{text}"; write weekly mon 09:00 (mon to sun).',
+        )
+    hour, minute = int(m.group(3)), int(m.group(4))
+    _check_clock(hour, minute)
+    return day, hour, minute
+
+
+def is_weekly(text: str) -> bool:
+    return _WEEKLY.match(_normalize(text)) is not None
+
+
 def is_daily(text: str) -> bool:
     """Whether text has the daily shape (so the caller picks parse_daily over parse_when)."""
     return _DAILY.match(_normalize(text)) is not None
@@ -148,6 +188,6 @@ def split_when(tokens: list[str]) -> tuple[str, list[str]]:
     for size in range(min(len(tokens), _MAX_WHEN_TOKENS), 0, -1):
         candidate = " ".join(tokens[:size])
         norm = _normalize(candidate)
-        if _recognize(norm) is not None or _DAILY.match(norm):
+        if _recognize(norm) is not None or _DAILY.match(norm) or _WEEKLY.match(norm):
             return candidate, list(tokens[size:])
     return "", list(tokens)

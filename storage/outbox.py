@@ -3,7 +3,7 @@ dispatchers claim due rows under a lease, within each target's send budget, and 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from storage.webchat import record_pushes
 RATE_PER_WINDOW = 20  # messages per target …
 RATE_WINDOW = timedelta(minutes=1)  # … per window
 NO_TARGET_RECHECK = timedelta(minutes=1)  # a group without a push target is looked at again this often
+NO_TARGET = "no push target"  # last_error of a row held because its group has none
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Batch:
     claimed: list[Claimed]
     looked_at: int  # due rows seen; 0: nothing is due now
     recorded: int = 0  # rows for a "web" target, delivered inside the claim (recorded for the group's page)
+    unrouted: list[tuple[int, str]] = field(default_factory=list)  # (id, group) first found with no push target
 
 
 def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int = 100) -> Batch:
@@ -81,7 +83,8 @@ def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int
     on SQLite the write transaction is already exclusive.
     """
     query = (
-        select(outbox.c.id, outbox.c.group_id, outbox.c.delivery_id, outbox.c.text, outbox.c.attempts, groups.c.push_target)
+        select(outbox.c.id, outbox.c.group_id, outbox.c.delivery_id, outbox.c.text, outbox.c.attempts, groups.c.push_target,
+               outbox.c.last_error)
         .select_from(outbox.outerjoin(groups, groups.c.group_id == outbox.c.group_id))
         .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now, _free(now))
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
@@ -92,7 +95,7 @@ def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int
     rows = conn.execute(query).all()
 
     by_target: dict[str, list] = {}
-    held: list[int] = []
+    held: list = []
     web: list = []
     for row in rows:
         target = row.push_target
@@ -101,9 +104,10 @@ def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int
         elif isinstance(target, dict) and target.get("kind") == "web":
             web.append(row)
         else:
-            held.append(row.id)
-    if held:
-        conn.execute(update(outbox).where(outbox.c.id.in_(held)).values(next_attempt_at=now + NO_TARGET_RECHECK))
+            held.append(row)
+    if held:  # the reason shows in the admin outbox; not a try, so attempts stay as they are
+        conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in held]))
+                     .values(next_attempt_at=now + NO_TARGET_RECHECK, last_error=NO_TARGET))
 
     claimed: list[Claimed] = []
     for url in sorted(by_target):  # one lock order for target rows: no deadlock between claimers
@@ -125,7 +129,8 @@ def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int
             for r in go if r.id in got
         ]
     recorded = _deliver_to_web(conn, web, now) if web else 0
-    return Batch(claimed, len(rows), recorded)
+    unrouted = [(r.id, r.group_id) for r in held if r.last_error != NO_TARGET]
+    return Batch(claimed, len(rows), recorded, unrouted)
 
 
 def _deliver_to_web(conn: Connection, rows: list, now: datetime) -> int:

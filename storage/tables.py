@@ -29,6 +29,18 @@ metadata = MetaData(
     }
 )
 
+# ---- people ----------------------------------------------------------------------------------
+
+# How a member is named in a group: the latest sender_name / member_name a channel carried.
+members = Table(
+    "members",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # ---- catalog -------------------------------------------------------------------------------
 
 products = Table(

@@ -38,10 +38,11 @@ def make_message(text: str, *, user: str = "u1", group: str = "g1", role: str = 
 class Chat:
     """Types into a group as someone, through the real router, dispatcher and database."""
 
-    def __init__(self, db, clock: FakeClock | None = None, owners: frozenset[str] = frozenset()):
+    def __init__(self, db, clock: FakeClock | None = None, owners: frozenset[str] = frozenset(),
+                 quiet: tuple[int, int] | None = None):
         self.db = db
         self.clock = clock or FakeClock()
-        self.dispatcher = Dispatcher(db, owners=owners, tz=SHANGHAI, clock=self.clock)
+        self.dispatcher = Dispatcher(db, owners=owners, tz=SHANGHAI, clock=self.clock, quiet=quiet)
 
     def send(self, text: str, **kw) -> str:
         return self.dispatcher.handle(make_message(text, **kw)).reply.text

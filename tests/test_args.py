@@ -75,7 +75,7 @@ def test_plus_takes_a_quantity_as_people_type_it(text, rest):
     assert (r.command.name, r.rest) == ("plus", rest)
 
 
-@pytest.mark.parametrize("text", ["+", "+abc", "+1.5", "+ 好的"])
+@pytest.mark.parametrize("text", ["+", "+abc", "+1.5", "+ 好的", "+0", "+10000"])
 def test_plus_without_a_quantity_is_talk(text):
     assert route(text) is None
 

@@ -260,9 +260,9 @@ async def test_a_refresh_of_an_unknown_stream_gets_an_empty_body(robot):
 
 # ---- one-tap joining ---------------------------------------------------------------------------
 
-def check_card(card: dict, gb_id: str) -> None:
+def check_card(card: dict, gb_id: str, title: str = "潮流男鞋") -> None:
     assert card["card_type"] == "button_interaction"
-    assert card["main_title"]["title"] == "潮流男鞋"
+    assert card["main_title"]["title"] == title
     assert [b["key"] for b in card["button_list"]] == [f"join:{gb_id}:1", f"join:{gb_id}:2", f"leave:{gb_id}"]
     assert card["task_id"]
 
@@ -277,12 +277,13 @@ async def test_opening_a_group_buy_answers_with_a_joining_card(robot):
 
 async def test_deals_answer_carries_the_card_of_the_newest_group_buy_with_a_new_task_id(robot):
     opened, first_id = await open_groupbuy(robot)
-    newer = await robot.say("@团购助手 开团 A12 2:160", user=BOSS)
+    add_product(robot.db, code="B7", name="保温杯")  # one open group buy per product and group
+    newer = await robot.say("@团购助手 开团 B7 2:160", user=BOSS)
     newest = newer["template_card"]["button_list"][0]["key"].split(":")[1]
     assert newest != first_id
     deals = await robot.say("@团购助手 团购")
     assert deals["msgtype"] == "stream_with_template_card" and f"#{first_id}" in content(deals)
-    check_card(deals["template_card"], newest)
+    check_card(deals["template_card"], newest, "保温杯")
     task_ids = {a["template_card"]["task_id"] for a in (opened, newer, deals)}
     assert len(task_ids) == 3
 

@@ -59,6 +59,15 @@ def test_chat_console_browses_orders_and_cancels(tmp_path):
     assert "单价 ¥189.00" in r.stdout and "D1" in r.stdout and "已取消订单 D1" in r.stdout
 
 
+def test_chat_console_reads_lines_as_the_group_would_unless_told_to_mention(tmp_path):
+    env = {"TUANBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    talk = tuanbot("chat", "--group", "g1", "--user", "u1", "--name", "张阿姨", env=env, input="大家好\n我的订单\n")
+    assert talk.returncode == 0, talk.stderr
+    assert talk.stdout.strip() == "@张阿姨 你在本群还没有订单。"  # the talk got no answer
+    addressed = tuanbot("chat", "--group", "g1", "--user", "u1", "--mention", env=env, input="大家好\n")
+    assert addressed.stdout.strip() == "@张阿姨 我是团购助手，发送“帮助”看看我能做什么。"  # the name was kept
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -81,8 +81,8 @@ def test_options_in_either_order_and_glued(chat, db):
 
 def test_a_member_cannot_post_a_deal(chat, db):
     add_product(db)
-    assert chat.send("发布 A12 99", user="amy") == "只有群主或管理员可以用“发布”。"
-    assert chat.send("deal A12 99", user="amy") == "Only the group owner or an admin can use \"deal\"."
+    assert chat.send("发布 A12 99", user="amy") == "@amy 只有群主或管理员可以用“发布”。"
+    assert chat.send("deal A12 99", user="amy") == "@amy Only the group owner or an admin can use \"deal\"."
     with db.read() as c:
         assert c.execute(select(func.count()).select_from(deals)).scalar_one() == 0
 

@@ -56,6 +56,8 @@ async def test_admin_group_put_and_read_pickup_points(http):
     assert (await http.get("/admin/groups/g1", headers=AUTH)).json()["pickup_points"] == ["3号楼大堂", "西门"]
     bad = await http.put("/admin/groups/g1", json={"pickup_points": [""]}, headers=AUTH)
     assert bad.status_code == 422 and "pickup_points" in bad.text
+    bad = await http.put("/admin/groups/g1", json={"pickup_points": ["\ufdfa" * 10]}, headers=AUTH)  # 180 once read
+    assert bad.status_code == 409 and "pickup_points" in bad.text
     bad = await http.put("/admin/groups/g1", json={"pickup_points": "东门"}, headers=AUTH)
     assert bad.status_code == 422 and "pickup_points" in bad.text
     assert (await http.get("/admin/groups/g1", headers=AUTH)).json()["pickup_points"] == ["3号楼大堂", "西门"]
@@ -188,7 +190,7 @@ async def test_export_of_one_group_buy_holds_its_orders_only(public, db, clock):
     _, rows = read_xlsx((await client.get(url.removeprefix(PUBLIC))).content)
     assert [row[1] for row in rows[1:]] == ["D1", "D2"]
     assert say(dispatcher, "export 9", **OWNER) == "There is no group buy #9 in this group."
-    assert say(dispatcher, "导出 1", user="amy") == "只有群主或管理员可以用“导出”。"
+    assert say(dispatcher, "导出 1", user="amy") == "@amy 只有群主或管理员可以用“导出”。"
     with db.read() as c:
         assert len(c.execute(select(export_links)).all()) == 1
 
@@ -232,3 +234,15 @@ async def test_variants_fill_the_spec_column_the_summary_and_the_picklist(http, 
     assert picked == [{"product_code": "A12", "name": "潮流男鞋", "quantity": 4,
                        "variants": [{"name": "42码", "quantity": 3}, {"name": "39码", "quantity": 1}]}]
     assert "D2 #2 bob 潮流男鞋 39码 ×1" in chat.send("未取", **OWNER)
+
+
+async def test_members_names_show_in_rows_picklist_and_replies(http, db, clock):
+    chat = Chat(db, clock)
+    add_product(db)
+    chat.send("下单 A12 1", user="u42", sender_name="小王")
+    assert "D1 小王 潮流男鞋 ×1" in chat.send("确认 D1", **OWNER)
+    row = list(csv.reader(io.StringIO((await http.get("/admin/groups/g1/orders.csv", headers=AUTH)).text)))[1]
+    assert row[1:3] == ["D1", "小王"]
+    listed = (await http.get("/admin/groups/g1/picklist", headers=AUTH)).json()["pickup_points"][0]["orders"][0]
+    assert (listed["user_id"], listed["user_name"]) == ("u42", "小王")
+    assert "D1 小王 潮流男鞋 ×1" in chat.send("未取", **OWNER)

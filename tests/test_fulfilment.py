@@ -104,8 +104,8 @@ def test_a_member_can_no_longer_cancel_a_confirmed_order(chat, db):
     add_product(db)
     chat.send("下单 A12 1", user="amy")
     chat.send("确认 D1", **OWNER)
-    assert chat.send("取消 D1", user="amy") == "订单 D1 已确认，不能自己取消，请联系群主。"
-    assert chat.send("cancel D1", user="amy") == "Order D1 is confirmed and cannot be cancelled; please ask the group owner."
+    assert chat.send("取消 D1", user="amy") == "@amy 订单 D1 已确认，不能自己取消，请联系群主。"
+    assert chat.send("cancel D1", user="amy") == "@amy Order D1 is confirmed and cannot be cancelled; please ask the group owner."
     assert order_rows(db)[0]["status"] == "confirmed"
 
 
@@ -121,7 +121,7 @@ def test_confirm_refusals_name_each_order_and_change_nothing(chat, db):
     assert chat.send("confirm D3", **OWNER) == "D3 is cancelled and cannot be confirmed."
     assert chat.send("确认 X1", **OWNER) == "“X1”不是订单号，订单号像 D17 这样。"
     assert chat.send("确认", **OWNER) == "请写上订单号，例如：确认 D17 D18"
-    assert chat.send("确认 D1", user="amy") == "只有群主或管理员可以用“确认”。"
+    assert chat.send("确认 D1", user="amy") == "@amy 只有群主或管理员可以用“确认”。"
     assert [r["status"] for r in order_rows(db)] == ["pending", "pending", "cancelled"]
     mixed = chat.send("确认 D1 D3", **OWNER)  # one good, one refused: the good one is done, the other named
     assert "已确认 1 笔订单" in mixed and "D3 已取消，不能确认。" in mixed
@@ -140,7 +140,7 @@ def test_collect_once_then_says_so_and_changes_nothing(chat, db, clock):
     assert chat.send("核销 D1", **OWNER) == "D1 已于 2026-11-24 10:00 核销过了，没有再改动。"
     assert chat.send("collect D1", **OWNER) == "D1 was already collected at 2026-11-24 10:00; nothing changed."
     assert order_rows(db)[0]["collected_at"] == first
-    assert chat.send("核销 D1", user="amy") == "只有群主或管理员可以用“核销”。"
+    assert chat.send("核销 D1", user="amy") == "@amy 只有群主或管理员可以用“核销”。"
     chat.send("取消 D2", user="bob")
     assert chat.send("核销 D2", **OWNER) == "D2 已取消，不能核销。"
     assert chat.send("collect D7", **OWNER) == "There is no order D7 in this group."
@@ -190,7 +190,7 @@ def test_uncollected_lists_waiting_orders_by_pickup_point(chat, db):
     assert "D4" not in text and "D2" not in text  # pending, collected
     assert chat.send("未取 3号楼大堂", **OWNER).splitlines()[1:3] == ["【3号楼大堂】1 笔", "D1 amy 潮流男鞋 ×1"]
     assert "你是不是说：3号楼大堂" in chat.send("未取 3号楼", **OWNER)
-    assert chat.send("未取", user="amy") == "只有群主或管理员可以用“未取”。"
+    assert chat.send("未取", user="amy") == "@amy 只有群主或管理员可以用“未取”。"
 
 
 def test_group_buy_orders_carry_join_number_and_pickup_point(chat, db):

@@ -60,7 +60,7 @@ def test_chat_walkthrough_open_join_three_ways_progress_and_close(chat, db):
 
     closed = chat.send("结束 1", **OWNER)
     assert "成团" in closed and "¥150.00/件" in closed
-    assert "1. amy ×1 ¥150.00 D1" in closed and "2. bob ×2 ¥300.00 D2" in closed
+    assert "1. amy ×1 ¥150.00 跟团号 1（D1）" in closed and "2. bob ×2 ¥300.00 跟团号 2（D2）" in closed
     placed = confirmed_orders(db)
     assert [(o["user_id"], o["quantity"], o["unit_price_fen"], o["total_fen"]) for o in placed] == [
         ("amy", 1, 15000, 15000), ("bob", 2, 15000, 30000), ("cat", 1, 15000, 15000)]
@@ -111,8 +111,8 @@ def test_a_close_after_the_group_was_told_is_one_sentence_and_changes_nothing(ch
     chat.send("参团 1", user="amy")
     chat.send("结束 1", **OWNER)
     assert chat.send("结束 1", **OWNER) == "团购 #1 已经成团结束了。"
-    assert chat.send("参团 1", user="bob") == "团购 #1 已经成团结束了。"
-    assert chat.send("退团 1", user="amy") == "团购 #1 已经成团结束了。"
+    assert chat.send("参团 1", user="bob") == "@bob 团购 #1 已经成团结束了。"
+    assert chat.send("退团 1", user="amy") == "@amy 团购 #1 已经成团结束了。"
     assert len(confirmed_orders(db)) == 1 and stock(db) == 2999
 
 
@@ -135,8 +135,8 @@ def test_default_deadline_is_24_hours_and_joining_after_it_is_refused(chat, db, 
     chat.send("开团 A12 2:150", **OWNER)
     assert rows(db, groupbuys)[0]["deadline"] == T0 + timedelta(hours=24)
     clock.advance(hours=24)
-    assert chat.send("参团 1", user="amy") == "团购 #1 已经截止，正在结算。"
-    assert chat.send("+1", user="amy") == "本群现在没有进行中的团购，发“团购”看看有什么。"
+    assert chat.send("参团 1", user="amy") == "@amy 团购 #1 已经截止，正在结算。"
+    assert chat.send("+1", user="amy") == ""  # past the deadline nothing is open: "+1" is talk
     assert count(db, groupbuy_participants) == 0 and stock(db) == 3000
 
 
@@ -161,14 +161,14 @@ def test_joining_again_changes_quantity_and_stock_by_the_difference(chat, db):
 def test_a_new_join_beyond_stock_is_waitlisted_and_a_raise_beyond_it_changes_nothing(chat, db):
     add_product(db, stock=3)
     chat.send("开团 A12 2:150", **OWNER)
-    assert chat.send("参团 1 4", user="amy").startswith("A12 只剩 3 件，已加入候补第 1 位")
+    assert chat.send("参团 1 4", user="amy").startswith("@amy A12 只剩 3 件，已加入候补第 1 位")
     chat.send("退团 1", user="amy")
     chat.send("参团 1 2", user="amy")
-    assert chat.send("参团 1 4", user="amy") == "库存不足：A12 只剩 1 件，数量没有改。"
-    assert chat.send("join 1 2", user="bob").startswith("Only 1 of A12 left: you are number 1 on the waitlist")
+    assert chat.send("参团 1 4", user="amy") == "@amy 库存不足：A12 只剩 1 件，数量没有改。"
+    assert chat.send("join 1 2", user="bob").startswith("@bob Only 1 of A12 left: you are number 1 on the waitlist")
     chat.send("leave 1", user="bob")
     chat.send("+1", user="bob")
-    assert chat.send("+1", user="cat").startswith("A12 已经卖完了，已加入候补第 1 位")
+    assert chat.send("+1", user="cat").startswith("@cat A12 已经卖完了，已加入候补第 1 位")
     assert stock(db) == 0
     assert [(p["user_id"], p["quantity"]) for p in rows(db, groupbuy_participants)] == [("amy", 2), ("bob", 1)]
 
@@ -182,7 +182,7 @@ def test_leave_returns_stock_keeps_others_numbers_and_a_rejoin_gets_a_new_number
     r = chat.send("退团 1", user="bob")
     assert "2 件已退回库存" in r and "2 人 4 件" in r
     assert stock(db) == 6
-    assert chat.send("退团 1", user="bob") == "你没有参加团购 #1。"
+    assert chat.send("退团 1", user="bob") == "@bob 你没有参加团购 #1。"
     assert "跟团号 4" in chat.send("参团 1", user="bob")
     numbers = {p["user_id"]: p["join_no"] for p in rows(db, groupbuy_participants)}
     assert numbers == {"amy": 1, "cat": 3, "bob": 4}
@@ -224,12 +224,12 @@ def test_history_events_reconcile_with_orders(chat, db):
 
 def test_a_members_owner_commands_change_nothing(chat, db):
     add_product(db)
-    assert chat.send("开团 A12 2:150", user="amy") == "只有群主或管理员可以用“开团”。"
-    assert chat.send("groupbuy A12 2:150", user="amy") == "Only the group owner or an admin can use \"groupbuy\"."
+    assert chat.send("开团 A12 2:150", user="amy") == "@amy 只有群主或管理员可以用“开团”。"
+    assert chat.send("groupbuy A12 2:150", user="amy") == "@amy Only the group owner or an admin can use \"groupbuy\"."
     assert count(db, groupbuys) == 0 and count(db, groupbuy_events) == 0
     chat.send("开团 A12 1:150", user="adm", role="admin")  # an admin may
     chat.send("参团 1", user="amy")
-    assert chat.send("结束 1", user="amy") == "只有群主或管理员可以用“结束”。"
+    assert chat.send("结束 1", user="amy") == "@amy 只有群主或管理员可以用“结束”。"
     assert rows(db, groupbuys)[0]["status"] == "open" and count(db, orders) == 0
 
 
@@ -281,22 +281,23 @@ def test_unknown_code_names_the_nearest_codes(chat, db):
 def test_unknown_foreign_and_malformed_group_buy_ids(chat, db):
     add_product(db)
     chat.send("开团 A12 2:150", **OWNER)
-    assert chat.send("参团 9", user="amy") == "本群没有团购 #9。发“团购”看看进行中的团购。"
-    assert chat.send("参团 1", user="amy", group="g2") == "本群没有团购 #1。发“团购”看看进行中的团购。"
+    assert chat.send("参团 9", user="amy") == "@amy 本群没有团购 #9。发“团购”看看进行中的团购。"
+    assert chat.send("参团 1", user="amy", group="g2") == "@amy 本群没有团购 #1。发“团购”看看进行中的团购。"
     assert chat.send("结束 1", user="boss", role="owner", group="g2") == "本群没有团购 #1。发“团购”看看进行中的团购。"
-    assert chat.send("参团 99999999999", user="amy").startswith("“99999999999”不是团购编号")
-    assert chat.send("leave x", user="amy").startswith("\"x\" is not a group buy id")
-    assert chat.send("参团", user="amy") == "格式：参团 编号 [规格] [数量]，例如：参团 3 2 或 参团 3 42码 2"
-    assert chat.send("参团 1 0", user="amy").startswith("数量要写 1 到 9999")
+    assert chat.send("参团 99999999999", user="amy").startswith("@amy “99999999999”不是团购编号")
+    assert chat.send("leave x", user="amy").startswith("@amy \"x\" is not a group buy id")
+    assert chat.send("参团", user="amy") == "@amy 格式：参团 编号 [规格] [数量]，例如：参团 3 2 或 参团 3 42码 2"
+    assert chat.send("参团 1 0", user="amy").startswith("@amy 数量要写 1 到 9999")
     assert "跟团号 1" in chat.send("参团 #1", user="amy")
     assert rows(db, groupbuys)[0]["status"] == "open"
 
 
-def test_plus_with_no_open_group_buy_here(chat, db):
+def test_plus_with_no_open_group_buy_here_is_talk(chat, db):
     add_product(db)
-    assert chat.send("+1", user="amy") == "本群现在没有进行中的团购，发“团购”看看有什么。"
+    assert chat.send("+1", user="amy") == ""  # "+1" also means "me too"
     chat.send("开团 A12 2:150", user="boss", role="owner", group="g2")
-    assert chat.send("＋２ 我要", user="amy") == "本群现在没有进行中的团购，发“团购”看看有什么。"
+    assert chat.send("＋２ 我要", user="amy") == ""
+    assert count(db, groupbuy_participants) == 0
     assert "跟团号 1" in chat.send("＋２ 我要", user="amy", group="g2")
 
 

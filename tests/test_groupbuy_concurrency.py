@@ -31,7 +31,7 @@ def test_60_people_join_at_once_through_the_chat_and_exactly_25_get_the_25_piece
     with ThreadPoolExecutor(max_workers=30) as pool:
         replies = list(pool.map(lambda i: chat.send("参团 1", user=f"u{i}"), range(60)))
     assert sum("参团成功" in r for r in replies) == 25
-    assert sum(r.startswith("A12 已经卖完了，已加入候补") for r in replies) == 35  # the rest wait in line
+    assert sum(r.startswith(f"@u{i} A12 已经卖完了，已加入候补") for i, r in enumerate(replies)) == 35  # the rest wait in line
     stock, people, _, _ = snapshot(db)
     assert stock == 0
     assert sorted(no for no, _ in people) == list(range(1, 26))  # join numbers 1..25, none twice

@@ -19,7 +19,8 @@ def test_members_cannot_schedule_pushes(chat):
 
 
 def test_push_create_list_delete_in_chinese(chat):
-    assert chat.send("推送 明天 20:00 今晚上新\n记得来看", role="owner") == "已安排推送 #1：2026-11-25 20:00 发送。"
+    reply = chat.send("推送 明天 20:00 今晚上新\n记得来看", role="owner")
+    assert reply.splitlines()[0] == "已安排推送 #1：2026-11-25 20:00 发送。"
     assert "每天 09:00" in chat.send("推送 每天 09:00 早上好", role="admin")
     listed = chat.send("推送 列表", role="owner")
     assert "#2 每天 09:00（下次 2026-11-25 09:00）：早上好" in listed

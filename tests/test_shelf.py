@@ -31,7 +31,7 @@ def test_a_shelf_limits_browse_info_and_buy_to_its_products(chat, db):
     assert reply.startswith("已上架：A12、B01。\n本群货架（2 件商品")
     assert codes_browsed(chat) == ["A12", "B01"]
     assert codes_browsed(chat, group="g2") == ["A12", "B01", "C03", "D07"]  # another group: its own (empty) shelf
-    assert chat.send("下单 C03 1") == "本群不卖 C03 铁观音。发“商品”看看本群在售的商品。"
+    assert chat.send("下单 C03 1") == "@u1 本群不卖 C03 铁观音。发“商品”看看本群在售的商品。"
     assert chat.send("info C03") == "This group does not sell C03 铁观音. Send \"browse\" to see what it sells."
     assert "下单成功" in chat.send("下单 B01 1")
     assert "下单成功" in chat.send("下单 C03 1", group="g2")
@@ -55,7 +55,7 @@ def test_unlisting_and_refusals(chat, db):
     assert chat.send("下架 B01", **OWNER).startswith("已下架：B01。\n本群货架（1 件商品")
     assert chat.send("下架 C03", **OWNER).startswith("这些商品本来就不在本群货架上。")
     assert chat.send("下架", **OWNER) == "请写上要下架的商品编码，例如：下架 C05"
-    assert chat.send("上架 C03", user="amy") == "只有群主或管理员可以用“上架”。"
+    assert chat.send("上架 C03", user="amy") == "@amy 只有群主或管理员可以用“上架”。"
     assert chat.send("unlist A12", **OWNER).startswith("Taken off this group's shelf: A12.\nThis group's shelf is empty")
     assert codes_browsed(chat) == ["A12", "B01", "C03", "D07"]
 

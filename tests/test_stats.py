@@ -73,7 +73,7 @@ EXPECTED = {
     "messages": 12,  # u10 1, u1 3, u2 2, u3 3 (buy, cancel, buy), u4 3; not the joins, not g2
     "active_members": 5,
     "new_members": 4,
-    "top_inviters": [{"user_id": "u1", "invited": 2}, {"user_id": "u2", "invited": 1}],
+    "top_inviters": [{"user_id": "u1", "invited": 2, "name": "u1"}, {"user_id": "u2", "invited": 1, "name": "u2"}],
     "orders": 3,  # u3's cancelled order does not count
     "buyers": 2,
     "repeat_buyers": 1,
@@ -82,10 +82,10 @@ EXPECTED = {
     "groupbuys_succeeded": 1,
     "pushes_sent": 1,
     "contributors": [
-        {"user_id": "u1", "reasons": ["invited", "talked"]},
-        {"user_id": "boss", "reasons": ["groupbuy"]},
-        {"user_id": "boss2", "reasons": ["deal"]},
-        {"user_id": "u2", "reasons": ["invited"]},
+        {"user_id": "u1", "reasons": ["invited", "talked"], "name": "u1"},
+        {"user_id": "boss", "reasons": ["groupbuy"], "name": "boss"},
+        {"user_id": "boss2", "reasons": ["deal"], "name": "boss2"},
+        {"user_id": "u2", "reasons": ["invited"], "name": "u2"},
     ],
     "contributors_count": 4,
 }
@@ -137,7 +137,7 @@ def test_talk_days_are_local_days(db, clock):
         at(clock, NOW - timedelta(days=days)); chat.send("商品", user="shopper")
     with db.read() as conn:
         s = group_stats(conn, "g1", Window.last(NOW, 7), SHANGHAI)
-    assert s.contributors == [{"user_id": "owl", "reasons": ["talked"]}]
+    assert s.contributors == [{"user_id": "owl", "reasons": ["talked"], "name": "owl"}]
 
 
 def test_the_daily_series_adds_up_to_the_stats(db, clock):
@@ -216,8 +216,8 @@ def test_equal_weeks_read_flat(db, clock):
 
 def test_members_are_refused_in_one_sentence_and_nothing_is_shown(db, clock):
     chat = seed(db, clock)
-    assert chat.send("统计", user="u1") == "只有群主或管理员可以用“统计”。"
-    assert chat.send("stats", user="u1") == 'Only the group owner or an admin can use "stats".'
+    assert chat.send("统计", user="u1") == "@u1 只有群主或管理员可以用“统计”。"
+    assert chat.send("stats", user="u1") == '@u1 Only the group owner or an admin can use "stats".'
 
 
 def test_a_private_chat_is_told_to_ask_in_a_group(db, clock):
@@ -272,5 +272,5 @@ async def test_admin_members(http, db, clock):
     rows = (await http.get("/admin/groups/g1/members", headers=AUTH)).json()
     assert rows[0]["user_id"] == "u3"  # seen most recently (its order an hour ago)
     u5 = next(r for r in rows if r["user_id"] == "u5")
-    assert u5 == {"user_id": "u5", "first_seen": (NOW - timedelta(days=4)).isoformat(),
+    assert u5 == {"user_id": "u5", "name": "u5", "first_seen": (NOW - timedelta(days=4)).isoformat(),
                   "last_seen": (NOW - timedelta(days=4)).isoformat(), "messages": 0, "invited_by": "u1", "invited": 0}

@@ -34,7 +34,7 @@ def order_rows(db):
 def test_an_order_names_its_size_and_takes_that_size_and_the_sum(chat, db):
     sneakers_in_sizes(db)
     reply = chat.send("下单 A12 42码 2", user="amy")
-    assert reply.startswith("下单成功！订单号 D1：潮流男鞋 42码 ×2，单价 ¥189.00")
+    assert reply.startswith("@amy 下单成功！订单号 D1：潮流男鞋 42码 ×2，单价 ¥189.00")
     assert stocks(db) == (5, {"39码": 2, "42码": 3, "XL": 0})
     assert order_rows(db) == [("42码", 2, "pending")]
     assert "D1 潮流男鞋 42码 ×2" in chat.send("我的订单", user="amy")
@@ -52,28 +52,28 @@ def test_size_names_match_case_insensitively_full_width_and_in_either_order(chat
 def test_no_size_given_lists_the_sizes_in_stock_and_changes_nothing(chat, db):
     sneakers_in_sizes(db)
     reply = chat.send("下单 A12 2", user="amy")
-    assert reply == ("A12 潮流男鞋 有多个规格，请写上规格，例如：下单 A12 39码 1。有货：39码(2)、42码(5)。")
+    assert reply == ("@amy A12 潮流男鞋 有多个规格，请写上规格，例如：下单 A12 39码 1。有货：39码(2)、42码(5)。")
     assert chat.send("buy A12", user="amy") == (
-        "A12 潮流男鞋 comes in several variants; name one, e.g. buy A12 39码 1. In stock: 39码(2), 42码(5).")
+        "@amy A12 潮流男鞋 comes in several variants; name one, e.g. buy A12 39码 1. In stock: 39码(2), 42码(5).")
     assert stocks(db)[0] == 7 and order_rows(db) == []
 
 
 def test_a_mistyped_size_names_the_nearest(chat, db):
     sneakers_in_sizes(db)
-    assert chat.send("下单 A12 43码 1", user="amy") == "A12 没有“43码”这个规格。你是不是要：42码、39码？有货：39码(2)、42码(5)。"
-    assert chat.send("buy A12 XXL 1", user="amy").startswith("A12 has no variant \"XXL\". Did you mean: XL?")
+    assert chat.send("下单 A12 43码 1", user="amy") == "@amy A12 没有“43码”这个规格。你是不是要：42码、39码？有货：39码(2)、42码(5)。"
+    assert chat.send("buy A12 XXL 1", user="amy").startswith("@amy A12 has no variant \"XXL\". Did you mean: XL?")
 
 
 def test_a_size_sold_out_or_short_is_refused_with_what_is_left(chat, db):
     sneakers_in_sizes(db)
-    assert chat.send("下单 A12 XL 1", user="amy") == "A12 XL 已经卖完了。"
-    assert chat.send("下单 A12 39码 3", user="amy") == "库存不足：A12 39码 只剩 2 件。"
+    assert chat.send("下单 A12 XL 1", user="amy") == "@amy A12 XL 已经卖完了。"
+    assert chat.send("下单 A12 39码 3", user="amy") == "@amy 库存不足：A12 39码 只剩 2 件。"
     assert stocks(db) == (7, {"39码": 2, "42码": 5, "XL": 0})
 
 
 def test_a_product_without_sizes_refuses_a_size_and_a_bad_quantity_is_still_a_quantity(chat, db):
     add_product(db, stock=5)
-    assert chat.send("下单 A12 红色 2", user="amy") == "A12 没有可选的规格，直接写数量就行，例如：下单 A12 1"
+    assert chat.send("下单 A12 红色 2", user="amy") == "@amy A12 没有可选的规格，直接写数量就行，例如：下单 A12 1"
     assert "数量要写 1 到 9999" in chat.send("下单 A12 0", user="amy")
     assert "×2" in chat.send("下单 A12 2", user="amy")
 
@@ -81,7 +81,7 @@ def test_a_product_without_sizes_refuses_a_size_and_a_bad_quantity_is_still_a_qu
 def test_cancelling_returns_the_pieces_to_their_size(chat, db):
     sneakers_in_sizes(db)
     chat.send("下单 A12 42码 4", user="amy")
-    assert chat.send("取消 D1", user="amy") == "已取消订单 D1（潮流男鞋 42码 ×4），库存已退回。"
+    assert chat.send("取消 D1", user="amy") == "@amy 已取消订单 D1（潮流男鞋 42码 ×4），库存已退回。"
     assert stocks(db) == (7, {"39码": 2, "42码": 5, "XL": 0})
 
 
@@ -111,7 +111,8 @@ def test_a_member_joins_several_sizes_each_a_join_and_the_tiers_count_them_all(c
     assert [tuple(j) for j in joins] == [("amy", "42码", 3), ("amy", "39码", 1), ("bob", "42码", 2)]
     done = chat.send("结束 1", **OWNER)
     assert "2 人 6 件" in done
-    assert "1. amy 42码 ×3 ¥360.00 D1" in done and "2. amy 39码 ×1 ¥120.00 D2" in done and "3. bob 42码 ×2 ¥240.00 D3" in done
+    assert "1. amy 42码 ×3 ¥360.00 跟团号 1（D1）" in done and "2. amy 39码 ×1 ¥120.00 跟团号 2（D2）" in done
+    assert "3. bob 42码 ×2 ¥240.00 跟团号 3（D3）" in done
     with db.read() as c:  # an order per join, each stamped with its own join number
         made = c.execute(select(orders.c.id, orders.c.user_id, orders.c.variant, orders.c.quantity, orders.c.join_no)
                          .order_by(orders.c.id)).all()
@@ -121,14 +122,14 @@ def test_a_member_joins_several_sizes_each_a_join_and_the_tiers_count_them_all(c
 def test_a_join_without_a_size_lists_them_and_leave_takes_one_size_or_all(chat, db):
     sneakers_in_sizes(db)
     chat.send("开团 A12 2:150", **OWNER)
-    assert chat.send("参团 1 2", user="amy").startswith("A12 潮流男鞋 有多个规格，请写上规格，例如：参团 1 39码 1。")
+    assert chat.send("参团 1 2", user="amy").startswith("@amy A12 潮流男鞋 有多个规格，请写上规格，例如：参团 1 39码 1。")
     chat.send("参团 1 42码 2", user="amy")
     chat.send("参团 1 39码 1", user="amy")
-    assert chat.send("退团 1 39码", user="amy").startswith("已退出团购 #1，1 件已退回库存")
+    assert chat.send("退团 1 39码", user="amy").startswith("@amy 已退出团购 #1，1 件已退回库存")
     assert stocks(db) == (5, {"39码": 2, "42码": 3, "XL": 0})
-    assert chat.send("退团 1", user="amy").startswith("已退出团购 #1，2 件已退回库存")
+    assert chat.send("退团 1", user="amy").startswith("@amy 已退出团购 #1，2 件已退回库存")
     assert stocks(db) == (7, {"39码": 2, "42码": 5, "XL": 0})
-    assert chat.send("退团 1 44码", user="amy").startswith("A12 没有“44码”这个规格。")
+    assert chat.send("退团 1 44码", user="amy").startswith("@amy A12 没有“44码”这个规格。")
 
 
 def test_a_failed_group_buy_returns_every_size(chat, db):

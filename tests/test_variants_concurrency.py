@@ -51,7 +51,7 @@ def test_60_joins_of_one_size_with_25_in_stock_then_10_leaves_promote_exactly_10
     leavers = [f"u{i}" for i in winners[:10]]
     with ThreadPoolExecutor(max_workers=10) as pool:
         left = list(pool.map(lambda u: chat.send("退团 1", user=u), leavers))
-    assert all(r.startswith("已退出团购 #1，1 件已退回库存") for r in left)
+    assert all(r.startswith(f"@{u} 已退出团购 #1，1 件已退回库存") for u, r in zip(leavers, left))
     assert stocks(db) == (100, {"42码": 0, "43码": 100})
     promoted = [u for u, no, _ in joins(db) if no > 25]
     assert promoted == order[:10]  # the first ten in line, in line order, numbers 26..35
@@ -71,7 +71,7 @@ def test_40_orders_over_4_sizes_with_5_each_make_20_orders_and_empty_every_size(
     names = ["39码", "40码", "41码", "42码"]
     with ThreadPoolExecutor(max_workers=20) as pool:
         replies = list(pool.map(lambda i: chat.send(f"下单 A12 {names[i % 4]} 1", user=f"u{i}"), range(40)))
-    assert sum(r.startswith("下单成功") for r in replies) == 20
+    assert sum(r.startswith(f"@u{i} 下单成功") for i, r in enumerate(replies)) == 20
     assert sum(r.endswith("已经卖完了。") for r in replies) == 20
     assert stocks(db) == (0, {n: 0 for n in names})
     with db.read() as c:
@@ -89,5 +89,5 @@ def test_a_limit_of_3_under_20_concurrent_plus_one_from_one_member_gives_exactly
     assert sum(q for _, _, q in held) == 3 and len(held) == 3
     assert sum("参团成功" in r for r in replies) == 3
     refused = [r for r in replies if "参团成功" not in r and "你已在团购" not in r]
-    assert refused and all(r.startswith("团购 #1 每人限购 3 件，你已有 3 件") for r in refused)
+    assert refused and all(r.startswith("@amy 团购 #1 每人限购 3 件，你已有 3 件") for r in refused)
     assert stocks(db)[0] == 70 - 3

@@ -49,11 +49,11 @@ def test_a_limit_counts_every_size_and_refuses_what_goes_over_it(chat, db):
     opened = chat.send("开团 A12 2:150 限购 3 截止 2h", **OWNER)
     assert "每人限购 3 件" in opened
     chat.send("参团 1 42码 2", user="amy")
-    assert chat.send("参团 1 39码 2", user="amy") == "团购 #1 每人限购 3 件，你已有 2 件，这里最多还能要 1 件。"
+    assert chat.send("参团 1 39码 2", user="amy") == "@amy 团购 #1 每人限购 3 件，你已有 2 件，这里最多还能要 1 件。"
     assert "跟团号 2" in chat.send("+1 39码", user="amy")
-    assert chat.send("参团 1 42码 3", user="amy") == "团购 #1 每人限购 3 件，你已有 1 件，这里最多还能要 2 件。"
+    assert chat.send("参团 1 42码 3", user="amy") == "@amy 团购 #1 每人限购 3 件，你已有 1 件，这里最多还能要 2 件。"
     assert chat.send("join 1 39码 3", user="amy") == (
-        "Group buy #1 allows 3 per member and you already hold 2; at most 1 more here.")
+        "@amy Group buy #1 allows 3 per member and you already hold 2; at most 1 more here.")
     assert joined(db) == [("amy", "42码", 2, 1), ("amy", "39码", 1, 2)] and stock(db) == 17
     assert "每人限购 3 件" in chat.send("团购", user="bob")
 
@@ -81,9 +81,9 @@ def test_joins_beyond_stock_queue_with_their_place_and_deals_shows_the_line(chat
     sizes(db, s42=2)
     chat.send("开团 A12 2:150", **OWNER)
     chat.send("参团 1 42码 2", user="amy")
-    assert chat.send("参团 1 42码 1", user="bob").startswith("A12 42码 已经卖完了，已加入候补第 1 位：团购 #1 潮流男鞋 42码 ×1。")
+    assert chat.send("参团 1 42码 1", user="bob").startswith("@bob A12 42码 已经卖完了，已加入候补第 1 位：团购 #1 潮流男鞋 42码 ×1。")
     assert "已加入候补第 2 位" in chat.send("+2 42码", user="cat")
-    assert chat.send("参团 1 42码 3", user="bob") == "你在团购 #1 潮流男鞋 42码 的候补第 1 位，数量 3。"
+    assert chat.send("参团 1 42码 3", user="bob") == "@bob 你在团购 #1 潮流男鞋 42码 的候补第 1 位，数量 3。"
     deals = chat.send("团购", user="amy")
     assert "候补 2 人" in deals and "或发“+1 42码”加入最新的团购（#1）" in deals
     assert waiting(db) == [("bob", "42码", 3), ("cat", "42码", 2)]
@@ -97,7 +97,7 @@ def test_a_leave_promotes_the_head_of_the_line_and_tells_the_group_through_the_o
     chat.send("参团 1 42码 1", user="cat")
     chat.send("参团 1 42码 1", user="dan")
     reply = chat.send("退团 1", user="amy")
-    assert reply.startswith("已退出团购 #1，1 件已退回库存。") and "候补 1 人" in reply
+    assert reply.startswith("@amy 已退出团购 #1，1 件已退回库存。") and "候补 1 人" in reply
     assert joined(db) == [("bob", "42码", 1, 2), ("cat", "42码", 1, 3)]  # cat took amy's pair, with number 3
     assert waiting(db) == [("dan", "42码", 1)]
     assert told(db)[-1] == ("g1", "候补递补成功：cat 已加入团购 #1（潮流男鞋 42码）×1，跟团号 3。")
@@ -128,9 +128,9 @@ def test_a_waitlisted_member_can_give_up_their_place(chat, db):
     sizes(db, s42=0, s43=1)
     chat.send("开团 A12 2:150", **OWNER)
     chat.send("参团 1 42码 1", user="amy")
-    assert chat.send("退团 1", user="amy").startswith("已取消团购 #1 的候补。")
+    assert chat.send("退团 1", user="amy").startswith("@amy 已取消团购 #1 的候补。")
     assert waiting(db) == []
-    assert chat.send("退团 1", user="amy") == "你没有参加团购 #1。"
+    assert chat.send("退团 1", user="amy") == "@amy 你没有参加团购 #1。"
 
 
 async def test_an_admin_stock_raise_promotes_in_order_in_one_transaction(chat, db, http):
@@ -202,7 +202,7 @@ def test_reopen_copies_product_tiers_and_limit_and_invites_last_times_members(ch
     chat.send("参团 1 42码 1", user="amy")
     chat.send("参团 1 42码 2", user="bob")
     chat.send("结束 1", **OWNER)
-    assert chat.send("复团 1", user="amy") == "只有群主或管理员可以用“复团”。"
+    assert chat.send("复团 1", user="amy") == "@amy 只有群主或管理员可以用“复团”。"
     reply = chat.send("复团 1 截止 明天 20:00", **OWNER)
     assert reply.startswith("复团（上次是 #1）！开团啦！团购 #2：A12 潮流男鞋")
     assert "每人限购 2 件" in reply and reply.endswith("上次参团的 @amy @bob，欢迎再来！")

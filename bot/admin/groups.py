@@ -65,7 +65,8 @@ def _pickup_points(conn, group_id: str, body: GroupFields, when) -> None:
     try:
         replace_points(conn, group_id, body.pickup_points, when)
     except BadPickupName:
-        raise field_error("pickup_points", "names of 1 to 100 characters, at most 50 of them") from None
+        # Well-formed but empty or too long once read as half-width with spaces collapsed: a conflict (409).
+        raise field_error("pickup_points", "names of 1 to 100 characters (read as half-width, spaces collapsed), at most 50 of them", 409) from None
 
 
 def _shelf(conn, group_id: str, body: GroupFields, when) -> None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 
 from bot.admin.common import Limit, Offset, db
 from bot.admin.schemas import OrderOut, errors
+from catalog.members import names_in
 from catalog.orders import list_orders
 
 router = APIRouter(tags=["orders"])
@@ -23,4 +24,5 @@ def orders(
 ):
     with db(request).read() as conn:
         found = list_orders(conn, group_id=group_id or None, user_id=user_id or None, status=status, limit=limit, offset=offset)
-    return [o.to_json() for o in found]
+        names = names_in(conn, [(o.group_id, o.user_id) for o in found])
+    return [{**o.to_json(), "user_name": names[(o.group_id, o.user_id)]} for o in found]

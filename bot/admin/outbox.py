@@ -5,8 +5,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
-from bot.admin.common import Limit, Offset, db
+from bot.admin.common import Limit, Offset, db, now
 from bot.admin.schemas import OutboxOut, errors
+from handlers.when import quiet_until
 from storage.outbox import list_outbox
 
 router = APIRouter(tags=["outbox"])
@@ -22,4 +23,10 @@ def index(
 ):
     with db(request).read() as conn:
         rows = list_outbox(conn, status=status, group_id=group_id or None, limit=limit, offset=offset)
+    settings, current = request.app.state.settings, now(request)
+    for r in rows:
+        # A pending row due inside quiet hours waits for their end: say when it will really go.
+        due = max(r["next_attempt_at"], current)
+        held = quiet_until(due, settings.quiet, settings.tz) if r["status"] == "pending" else None
+        r["held_until"] = held
     return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows]

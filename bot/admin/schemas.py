@@ -261,7 +261,8 @@ class OutboxOut(Answer):
     text: str
     status: str
     attempts: int
-    last_error: str | None
+    last_error: str | None  # "no push target": held until the group has one
+    held_until: str | None = None  # pending and due inside quiet hours: when they end (ISO 8601)
 
 
 class StatsOut(Answer):
