@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -366,6 +366,10 @@ def _event(conn: Connection, groupbuy_id: int, kind: str, now: datetime, *, user
     )
 
 
+# The deadline reminder goes out this long before the deadline (catalog.reminders).
+REMIND_BEFORE = timedelta(hours=1)
+
+
 def open_groupbuy(
     conn: Connection, *, group_id: str, product: Product, basis: Basis, tiers: list[Tier],
     deadline: datetime, created_by: str, now: datetime, lang: str = "zh", limit_qty: int | None = None,
@@ -374,6 +378,9 @@ def open_groupbuy(
         insert(groupbuys).values(
             group_id=group_id, product_id=product.id, basis=basis, tiers=tiers_to_json(tiers), deadline=deadline,
             status="open", created_by=created_by, created_at=now, lang=lang, limit_qty=limit_qty,
+            # Opened with the deadline already within the reminder's hour: the opening said how long is
+            # left, so no "还剩 N 分钟" follows minutes later.
+            reminded_at=now if deadline - now <= REMIND_BEFORE else None,
         )
     ).inserted_primary_key[0]
     _event(conn, gb_id, "opened", now, user_id=created_by)

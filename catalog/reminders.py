@@ -2,16 +2,14 @@
 (the words: handlers.announcements)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from catalog.groupbuys import GroupBuy, get_groupbuy, reminder_source
+from catalog.groupbuys import REMIND_BEFORE, GroupBuy, get_groupbuy, reminder_source
 from storage.outbox import enqueue
 from storage.tables import groupbuys
-
-REMIND_BEFORE = timedelta(hours=1)
 
 
 def due_reminders(conn: Connection, now: datetime, limit: int = 100) -> list[int]:

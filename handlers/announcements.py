@@ -2,7 +2,6 @@
 reminder, in the language the group buy was opened in (the scheduler's jobs and 结束/close use these)."""
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
@@ -11,7 +10,7 @@ from catalog import reminders
 from catalog.groupbuys import GroupBuy, Settlement, settle
 from catalog.members import names_of
 from catalog.orders import order_no
-from handlers.common import promotion_text
+from handlers.common import minutes_left, promotion_text
 from pricing.groupbuy import PEOPLE, Basis, progress_text
 from pricing.money import fmt
 from storage.outbox import enqueue
@@ -49,7 +48,7 @@ def remind(conn: Connection, groupbuy_id: int, now: datetime) -> str | None:
 
 def reminder_text(gb: GroupBuy, now: datetime) -> str:
     """`团购 #3 A12 潮流男鞋 还剩 1 小时，再 2 人降到 ¥79.00。发送“参团 3”加入。`"""
-    minutes = max(1, math.ceil((gb.deadline - now).total_seconds() / 60))
+    minutes = max(1, minutes_left(gb.deadline, now))
     progress = progress_text(gb.basis, gb.tiers, gb.reached, gb.lang)
     if gb.lang == "en":
         when = "1 hour left" if minutes >= 60 else f"{minutes} {'minute' if minutes == 1 else 'minutes'} left"

@@ -60,8 +60,13 @@ def deadline(ctx: Ctx, when: list[str] | None) -> datetime:
     return parse_when(" ".join(when), ctx.now, ctx.tz)
 
 
+def minutes_left(until: datetime, now: datetime) -> int:
+    """Whole minutes left, rounded down: 团购 and the deadline reminder count the same way."""
+    return int((until - now).total_seconds() // 60)
+
+
 def time_left(ctx: Ctx, until: datetime) -> str:
-    minutes = int((until - ctx.now).total_seconds() // 60)
+    minutes = minutes_left(until, ctx.now)
     if minutes < 1:
         return ctx.t("不到 1 分钟", "under a minute left")
     days, rest = divmod(minutes, 24 * 60)

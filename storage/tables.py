@@ -261,7 +261,7 @@ groupbuys = Table(
     Column("created_by", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("settled_at", UTCDateTime, nullable=True),
-    Column("reminded_at", UTCDateTime, nullable=True),  # the one-hour-left reminder went out
+    Column("reminded_at", UTCDateTime, nullable=True),  # the one-hour-left reminder went out (set at opening when the deadline was already that close: none is due)
     Column("limit_qty", Integer, nullable=True),  # 限购: pieces one member may hold; None: no limit
     # The language it was opened in ("zh" | "en"): its announcement and reminder speak it.
     Column("lang", String(8), nullable=False, server_default="zh"),

@@ -20,8 +20,9 @@ def scheduled_texts(db, prefix):
 
 def test_a_group_buy_opened_in_english_is_reminded_and_announced_in_english(chat, db, clock):
     add_product(db)
-    assert "Group buy #1 is open" in chat.send("groupbuy A12 3:150 5:120 until 50m", **OWNER)
+    assert "Group buy #1 is open" in chat.send("groupbuy A12 3:150 5:120 until 2h", **OWNER)
     chat.send("join 1 2", user="amy")
+    clock.advance(minutes=70)
     assert jobs.remind_deadlines(db, clock, quiet=None, tz=TZ) == 1
     [reminder] = scheduled_texts(db, "reminder:")
     assert reminder == 'Group buy #1 A12 潮流男鞋: 50 minutes left, 2 more people to ¥150.00. Send "join 1" to join.'
@@ -33,8 +34,9 @@ def test_a_group_buy_opened_in_english_is_reminded_and_announced_in_english(chat
 
 def test_a_group_buy_opened_in_chinese_is_reminded_and_announced_in_chinese(chat, db, clock):
     add_product(db)
-    chat.send("开团 A12 1:150 截止 50m", **OWNER)
+    chat.send("开团 A12 1:150 截止 2h", **OWNER)
     chat.send("参团 1", user="amy")
+    clock.advance(minutes=70)
     assert jobs.remind_deadlines(db, clock, quiet=None, tz=TZ) == 1
     assert scheduled_texts(db, "reminder:") == ["团购 #1 A12 潮流男鞋 还剩 50 分钟，已到最低价 ¥150.00。发送“参团 1”加入。"]
     clock.advance(hours=1)

@@ -178,12 +178,31 @@ def test_a_deadline_reminder_goes_out_once_an_hour_before(chat, db, clock):
     assert row["group_id"] == "g1"
 
 
+def test_no_reminder_when_the_deadline_was_already_within_the_hour_at_opening(chat, db, clock):
+    gb = open_groupbuy(chat, db, until="50m")
+    chat.send(f"参团 {gb}", user="u1")
+    assert jobs.remind_deadlines(db, clock, quiet=None, tz=TZ) == 0
+    clock.advance(minutes=30)
+    assert jobs.remind_deadlines(db, clock, quiet=None, tz=TZ) == 0
+    assert not [r for r in outbox_rows(db) if r["source"].startswith("reminder")]
+
+
+def test_groupbuys_and_the_reminder_count_the_minutes_left_the_same_way(chat, db, clock):
+    gb = open_groupbuy(chat, db)  # 90 minutes
+    clock.advance(minutes=30, seconds=30)  # 59 minutes 30 seconds left
+    assert jobs.remind_deadlines(db, clock, quiet=None, tz=TZ) == 1
+    [row] = [r for r in outbox_rows(db) if r["source"].startswith("reminder")]
+    assert "还剩 59 分钟" in row["text"]
+    assert "还剩 59 分钟" in chat.send("团购")
+
+
 def test_a_reminder_held_by_quiet_hours_is_withdrawn_when_its_group_buy_closes(chat, db, clock):
     receiver = Receiver()
     try:
         with db.begin() as conn:
             put_group(conn, "g1", {"push_target": {"kind": "bridge", "url": receiver.url()}}, T0)
-        gb = open_groupbuy(chat, db, until="50m")
+        gb = open_groupbuy(chat, db, until="2h")
+        clock.advance(minutes=70)
         assert jobs.remind_deadlines(db, clock, quiet=None, tz=TZ) == 1
         # Quiet hours around the clock: the dispatcher holds everything, the deadline passes.
         always = (clock().astimezone(TZ).hour, clock().astimezone(TZ).hour)
