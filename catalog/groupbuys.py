@@ -262,11 +262,13 @@ _PARTICIPANT = (
 )
 
 
-def participants(conn: Connection, groupbuy_id: int) -> list[Participant]:
+def participants(conn: Connection, groupbuy_id: int, limit: int | None = None) -> list[Participant]:
+    """Its joins in join order (the first `limit` of them)."""
     rows = conn.execute(
         select(*_PARTICIPANT)
         .where(groupbuy_participants.c.groupbuy_id == groupbuy_id)
         .order_by(groupbuy_participants.c.join_no)
+        .limit(limit)
     )
     return [Participant(*r) for r in rows]
 

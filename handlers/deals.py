@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.deals import Deal, live_deals, post_deal
-from catalog.groupbuys import live_groupbuys
+from catalog.groupbuys import GroupBuy, live_groupbuys, participants
+from catalog.members import names_of
 from catalog.products import get_product_by_id
 from handlers.args import price, quantity, tokens
 from handlers.common import (
@@ -92,6 +93,7 @@ def show_deals(ctx: Ctx, _args: None) -> None:
         for gb in gbs:
             lines.append(f"#{gb.id} {gb.product_code} {gb.product_name}{ctx.t('：', ': ')}"
                          f"{status_text(ctx, gb)}{ctx.t('，', ', ')}{time_left(ctx, gb.deadline)}")
+            lines.extend(_joins(ctx, gb))
         sized = get_product_by_id(ctx.conn, gbs[0].product_id).variants  # the newest needs a size after +1
         plus = f"+1 {next((v.name for v in sized if v.stock > 0), sized[0].name)}" if sized else "+1"
         lines.append(ctx.t(f"参团发“参团 编号 数量”，或发“{plus}”加入最新的团购（#{gbs[0].id}）。",
@@ -100,6 +102,22 @@ def show_deals(ctx: Ctx, _args: None) -> None:
         lines.append(ctx.t("限时特价：", "Flash deals:"))
         lines.extend(_deal_line(ctx, d) for d in flash)
     ctx.reply.texts.append("\n".join(lines))
+
+
+LISTED_JOINS = 10  # per group buy in 团购; a big one says how many more
+
+
+def _joins(ctx: Ctx, gb: GroupBuy) -> list[str]:
+    """The 接龙 list: `  1. 张阿姨 42码 ×2 跟团号 1`, numbered in join order."""
+    joins = participants(ctx.conn, gb.id, limit=LISTED_JOINS + 1)
+    names = names_of(ctx.conn, gb.group_id, [p.user_id for p in joins[:LISTED_JOINS]])
+    lines = [f"  {i}. {names[p.user_id]}{' ' + p.variant if p.variant else ''} ×{p.quantity} "
+             + ctx.t(f"跟团号 {p.join_no}", f"join no. {p.join_no}")
+             for i, p in enumerate(joins[:LISTED_JOINS], 1)]
+    if len(joins) > LISTED_JOINS:
+        lines.append(ctx.t(f"  ……（前 {LISTED_JOINS} 个，共 {gb.participants} 人）",
+                           f"  … (the first {LISTED_JOINS}; {gb.participants} people in all)"))
+    return lines
 
 
 def _deal_line(ctx: Ctx, d: Deal) -> str:

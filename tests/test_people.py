@@ -175,3 +175,28 @@ def test_a_new_deal_says_it_replaces_the_earlier_one(chat, db):
     assert "取代" not in chat.send("发布 A12 99", **OWNER)
     assert "，取代之前的特价 ¥99.00，" in chat.send("发布 A12 150", **OWNER)
     assert "replacing the earlier deal at ¥150.00" in chat.send("deal A12 120", **OWNER)
+
+
+def test_deals_lists_each_group_buys_joins_numbered_with_their_join_numbers(db, clock):
+    add_product(db)
+    chat = Chat(db, clock)
+    chat.send("开团 A12 3:150 截止 2h", user="boss", role="owner")
+    chat.send("参团 1 2", user="u1", sender_name="张阿姨")
+    chat.send("参团 1", user="u2", sender_name="小李")
+    chat.send("退团 1", user="u1", sender_name="张阿姨")
+    chat.send("参团 1", user="u3", sender_name="阿花")
+    listing = chat.send("团购", user="u2")
+    assert "  1. 小李 ×1 跟团号 2" in listing
+    assert "  2. 阿花 ×1 跟团号 3" in listing
+    assert "张阿姨" not in listing
+
+
+def test_deals_lists_at_most_ten_joins_of_a_big_group_buy(db, clock):
+    add_product(db)
+    chat = Chat(db, clock)
+    chat.send("开团 A12 30:150 截止 2h", user="boss", role="owner")
+    for i in range(12):
+        chat.send("参团 1", user=f"u{i}")
+    listing = chat.send("deals", user="u0")
+    assert "  10. u9 ×1 join no. 10" in listing and "u10 " not in listing
+    assert "(the first 10; 12 people in all)" in listing
