@@ -77,6 +77,10 @@ def search_products(
     """Active products whose code, name, category or description holds the word, by code; (page, more after it).
     With `group_id` (and `now`) of a group that has a shelf: only what that group sells."""
     word = word.strip()
+    if "\x00" in word:
+        # No product text holds a NUL (PostgreSQL cannot store one), so nothing matches; SQLite's FTS5
+        # and LIKE would read the word only up to it (an error, or everything).
+        return [], False
     params = {"offset": offset, "limit": limit + 1}
     if group_id is not None and has_shelf(conn, group_id):
         params.update(group_id=group_id, now=now)

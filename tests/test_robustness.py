@@ -1,5 +1,7 @@
 """Input a client controls never makes a 500: bodies nested thousands of levels deep on every JSON
 endpoint, and a chat text longer than any command."""
+import time
+
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +25,7 @@ JSON_ENDPOINTS = [
     ("PATCH", "/admin/groups/g1"),
     ("POST", "/admin/groups/g1/pushes"),
     ("POST", "/admin/groups/g1/content"),
+    ("POST", "/chat/messages"),
 ]
 
 
@@ -37,7 +40,8 @@ def nested_list(depth: int) -> bytes:
 
 @pytest.fixture
 async def client(db, clock):
-    settings = load_settings(database_url=db.url, admin_token=ADMIN_TOKEN, bridge_secret=SECRET)
+    settings = load_settings(database_url=db.url, admin_token=ADMIN_TOKEN, bridge_secret=SECRET, web_chat=True,
+                             aibot_token="t", aibot_aes_key="a" * 43, wechat_token="t")
     app = create_app(settings, db=db, clock=clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
         yield c
@@ -54,6 +58,18 @@ async def test_a_deeply_nested_body_is_a_4xx_on_every_json_endpoint(client, db, 
     r = await client.post("/bridge/messages", content=body, headers=signed_bridge_post(SECRET, body)[1])
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"]
     assert "nested" in r.json()["detail"][0]["msg"] or "object" in r.json()["detail"][0]["msg"]
+    # The WeCom robot reads its JSON envelope before the signature over its contents can be checked.
+    r = await client.post(f"/wecom/aibot?msg_signature=x&timestamp={int(time.time())}&nonce=n", content=body)
+    assert r.status_code == 400
+
+
+async def test_deeply_nested_xml_on_the_wechat_callback_is_400(client):
+    from bot.channels.wechat import signature
+
+    ts, nonce = str(int(time.time())), "n"
+    body = ("<xml>" + "<a>" * 100_000 + "x" + "</a>" * 100_000 + "</xml>").encode()
+    r = await client.post(f"/wechat?signature={signature('t', ts, nonce)}&timestamp={ts}&nonce={nonce}", content=body)
+    assert r.status_code in (200, 400)  # refused as unreadable, or read as a message that is not text: never a 500
 
 
 async def test_a_deeply_nested_field_inside_a_valid_bridge_message_is_422(client, db):

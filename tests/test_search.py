@@ -113,6 +113,14 @@ def test_the_index_follows_updates_and_imports(db, tmp_path):
         assert [p.code for p in search_products(conn, "鱼丸", offset=0, limit=10)[0]] == ["B2"]
 
 
+@pytest.mark.parametrize("word", ["00\x00", "牛\x00肉干", "\x00"])
+def test_a_word_with_a_nul_character_is_searched_not_an_error(db, word):
+    """FTS5 reads its query string only up to a NUL; such a word walks the catalog instead."""
+    add_product(db, code="A1", name="内蒙古牛肉干")
+    with db.read() as conn:
+        assert search_products(conn, word, offset=0, limit=10)[0] == []
+
+
 def test_nearest_codes_come_from_one_edit_and_code_order_neighbours(db):
     with db.begin() as conn:
         for i in range(60):
