@@ -34,8 +34,9 @@ def parse_order_list(rest: str) -> list[int]:
 def _order_line(ctx: Ctx, o: Outcome) -> str:
     order = o.order
     point = order.pickup_point or ctx.t("未选自提点", "no pickup point")
-    return f"{o.order_no} {o.user_name} {order.product_name} ×{order.quantity}（{point}）" if ctx.lang == "zh" \
-        else f"{o.order_no} {o.user_name} {order.product_name} ×{order.quantity} ({point})"
+    what = f"{order.product_name} {order.variant}" if order.variant else order.product_name
+    return f"{o.order_no} {o.user_name} {what} ×{order.quantity}（{point}）" if ctx.lang == "zh" \
+        else f"{o.order_no} {o.user_name} {what} ×{order.quantity} ({point})"
 
 
 def _refusal(ctx: Ctx, o: Outcome, doing: str) -> str:

@@ -234,6 +234,7 @@ async def test_variants_fill_the_spec_column_the_summary_and_the_picklist(http, 
     assert picked == [{"product_code": "A12", "name": "潮流男鞋", "quantity": 4,
                        "variants": [{"name": "42码", "quantity": 3}, {"name": "39码", "quantity": 1}]}]
     assert "D2 #2 bob 潮流男鞋 39码 ×1" in chat.send("未取", **OWNER)
+    assert "D2 bob 潮流男鞋 39码 ×1" in chat.send("核销 D2", **OWNER)
 
 
 async def test_members_names_show_in_rows_picklist_and_replies(http, db, clock):
