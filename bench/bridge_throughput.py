@@ -32,7 +32,8 @@ SECRET = "bench-secret"
 GROUPS = 8
 SENDERS = 1000
 
-# (endpoint, share of bare throughput it must reach) — issue 2's "Speed" targets; p99 under 50 ms for all.
+# (endpoint, share of bare throughput) — the old speed targets, withdrawn: shown as a reference for
+# regressions, not a pass mark. The exit code says only whether every request was answered and counted.
 TARGETS = {"商品": 0.50, "下单": 0.30}
 P99_TARGET_MS = 50.0
 
@@ -177,7 +178,10 @@ def main() -> None:
     proc = start_server(port, db_path, args.server_threads, OUT / "server.log", args.switch_interval)
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as c:
-            codes = [r[0] for r in c.execute("SELECT code FROM products WHERE active ORDER BY code LIMIT 4")]
+            # Products without sizes: `下单 A12 1` for the sized demo sneakers is a refusal, not an order.
+            codes = [r[0] for r in c.execute(
+                "SELECT code FROM products WHERE active AND id NOT IN (SELECT product_id FROM product_variants)"
+                " ORDER BY code LIMIT 4")]
         scenarios = [
             ("bare", "/bare", lambda i: "商品", False),
             ("商品", "/bridge/messages", lambda i: "商品", True),
@@ -217,7 +221,7 @@ def main() -> None:
     lines = [
         f"{'endpoint':<8} {'requests/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'% of bare':>9}  target",
     ]
-    missed = []
+    failed = []  # endpoints with errors or too few pre-signed requests
     for r in results:
         share = r["rps"] / bare_rps
         r["share_of_bare"] = share
@@ -226,12 +230,11 @@ def main() -> None:
         verdict = ""
         if target is not None:
             ok = share >= target and p99 < P99_TARGET_MS
-            verdict = f"≥{target:.0%} & p99<{P99_TARGET_MS:.0f}ms: {'met' if ok else 'MISSED'}"
-            if not ok:
-                missed.append(r["endpoint"])
+            verdict = f"(old target ≥{target:.0%} & p99<{P99_TARGET_MS:.0f}ms: {'met' if ok else 'not met'})"
         errors = r["status_errors"] + r["timeouts"] + r["read_errors"] + r["connect_errors"] + r["write_errors"]
         if errors or r["exhausted"]:
             verdict += f"  ({errors} errors, {r['exhausted']} beyond the pre-signed set)"
+            failed.append(r["endpoint"])
         # The endpoint names are two wide characters each: pad by display width.
         label = r["endpoint"] + " " * (8 - sum(2 if ord(ch) > 0x2E80 else 1 for ch in r["endpoint"]))
         lines.append(f"{label} {r['rps']:>10.0f} {p50:>7.2f} {p99:>7.2f} {share:>9.0%}  {verdict}".rstrip())
@@ -247,7 +250,7 @@ def main() -> None:
     for name in (f"bridge_throughput-{stamp}.json", "latest.json"):
         (OUT / name).write_text(json.dumps(report, ensure_ascii=False, indent=2))
     print(f"raw figures: {OUT / f'bridge_throughput-{stamp}.json'}")
-    sys.exit(1 if missed else 0)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
