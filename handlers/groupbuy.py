@@ -18,7 +18,7 @@ from catalog.groupbuys import (
     settle,
 )
 from catalog.orders import OutOfStock
-from catalog.products import get_product_by_id
+from catalog.products import get_product_by_id, lock_product
 from handlers.announcements import announcement, settlement_names
 from handlers.args import quantity, tokens
 from handlers.common import (
@@ -102,6 +102,7 @@ def open_(ctx: Ctx, a: OpenArgs) -> None:
     ends = deadline(ctx, a.when)
     if product.stock <= 0:
         raise UserError(f"{product.code} 已经卖完了，不能开团。", f"{product.code} is sold out; no group buy can open.")
+    lock_product(ctx.conn, product.id)  # two owners opening it at once: the second sees the first's
     same = next((g for g in live_groupbuys(ctx.conn, ctx.group_id, ctx.now) if g.product_id == product.id), None)
     if same is not None:  # two at once would split the group's people between two ladders
         raise UserError(

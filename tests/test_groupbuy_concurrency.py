@@ -111,3 +111,12 @@ def test_close_racing_the_deadline_job_settles_once(db, chat, clock):
     assert (stock, order_rows, settled) == (100, [], 1)
     with db.read() as c:
         assert c.execute(select(groupbuys.c.status)).scalar_one() == "failed"
+
+
+def test_ten_owners_opening_a_group_buy_on_one_product_at_once_open_exactly_one(chat, db):
+    add_product(db)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        replies = list(pool.map(lambda i: chat.send("开团 A12 3:150", user=f"boss{i}", role="owner"), range(10)))
+    assert sum("已有 A12 的团购 #" in r for r in replies) == 9
+    with db.read() as c:
+        assert c.execute(select(func.count()).select_from(groupbuys).where(groupbuys.c.status == "open")).scalar_one() == 1
