@@ -200,3 +200,14 @@ def test_deals_lists_at_most_ten_joins_of_a_big_group_buy(db, clock):
     listing = chat.send("deals", user="u0")
     assert "  10. u9 ×1 join no. 10" in listing and "u10 " not in listing
     assert "(the first 10; 12 people in all)" in listing
+
+
+def test_reopen_invites_last_times_members_by_name(db, clock):
+    add_product(db)
+    chat = Chat(db, clock)
+    chat.send("开团 A12 1:150 截止 2h", user="boss", role="owner")
+    chat.send("参团 1", user="u1", sender_name="张阿姨")
+    chat.send("参团 1", user="u2")  # never named: the id
+    chat.send("结束 1", user="boss", role="owner")
+    reopened = chat.send("复团 1", user="boss", role="owner")
+    assert "上次参团的 @张阿姨 @u2，欢迎再来！" in reopened
