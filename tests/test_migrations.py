@@ -116,24 +116,3 @@ def test_0004_on_a_filled_database_keeps_orders_and_joins_and_then_sells_in_size
     with db.read() as conn:
         assert conn.execute(text("SELECT stock FROM products")).scalar_one() == 3  # still the sum of the sizes
     assert "成团啦" in chat.send("结束 1", user="boss", role="owner")
-def test_a_message_queued_before_0006_reaches_the_web_page_afterwards(empty_db):
-    from alembic.script import ScriptDirectory
-
-    from bot.jobs import dispatch_outbox
-    from catalog.groups import put_group
-    from helpers import SHANGHAI
-    from storage.migrate import alembic_config
-    from storage.outbox import enqueue
-    from storage.webchat import recent_messages
-
-    db = empty_db
-    before = ScriptDirectory.from_config(alembic_config(db.url)).get_revision("0006").down_revision
-    upgrade(db, before)
-    with db.begin() as conn:
-        put_group(conn, "demo", {"push_target": {"kind": "web"}}, T0)
-        enqueue(conn, "demo", "已经在队列里的推送", T0, source="test")
-    upgrade(db)
-    assert differences(db) == []
-    dispatch_outbox(db, FakeClock(), secret=None, quiet=None, tz=SHANGHAI)
-    with db.read() as conn:
-        assert [m.text for m in recent_messages(conn, "demo")] == ["已经在队列里的推送"]
