@@ -170,9 +170,6 @@ _LINE = (
     .outerjoin(members, (members.c.group_id == orders.c.group_id) & (members.c.user_id == orders.c.user_id))
 )
 
-STATES = ("pending", "confirmed", "collected", "uncollected", "cancelled")
-
-
 def lines(
     conn: Connection, group_id: str, *, groupbuy_id: int | None = None, state: str | None = None,
     pickup_point: str | None = None, limit: int | None = None,
