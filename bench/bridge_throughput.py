@@ -298,6 +298,8 @@ def main() -> None:
     ap.add_argument("--server-threads", type=int, default=None, help="the server's threadpool size (default: anyio's 40)")
     ap.add_argument("--switch-interval", type=float, default=None, help="the server's sys.setswitchinterval (default 0.005)")
     ap.add_argument("--max-rps", type=int, default=10000, help="requests pre-signed per second of run (default 10000)")
+    ap.add_argument("--order-codes", type=int, default=4,
+                    help="下单 cycles over this many products (default 4: a few hot rows, as in a group's sale)")
     ap.add_argument("--endpoints", default="bare,商品,下单", help="which of bare, 商品, 下单 to measure (default all three)")
     ap.add_argument("--postgres", metavar="URL", default=None,
                     help="serve from PostgreSQL: a server URL (postgresql+psycopg://…); the bench creates its own "
@@ -337,7 +339,7 @@ def main() -> None:
         # Products without sizes: `下单 A12 1` for the sized demo sneakers is a refusal, not an order.
         codes = [r[0] for r in store.query(
             "SELECT code FROM products WHERE active AND id NOT IN (SELECT product_id FROM product_variants)"
-            " ORDER BY code LIMIT 4")]
+            " ORDER BY code LIMIT ?", args.order_codes)]
         order = lambda i: f"下单 {codes[i % len(codes)]} 1"  # noqa: E731
         # (name, path, text_of, signed, the slow member's text_of or None)
         known = {
