@@ -78,8 +78,39 @@ _PG_TEXT = func.lower(
     products.c.code + literal_column("' '") + products.c.name + literal_column("' '")
     + products.c.category + literal_column("' '") + products.c.description
 )
-_PG_TRGM = _paged(_ACTIVE.where(_PG_TEXT.like(_LIKE, escape="\\"), _MATCHES))
-_PG_GRAMS = _paged(_ACTIVE.where(func.tuanbot_grams(_PG_TEXT).op("@>")(array([bindparam("gram")])), _MATCHES))
+_PG_JOINED_LIKE = _PG_TEXT.like(_LIKE, escape="\\")
+_PG_GRAM = func.tuanbot_grams(_PG_TEXT).op("@>")(array([bindparam("gram")]))
+_PG_FOUND = {  # (words of 3+ characters?, holds a space?): what the index answers, then the definition
+    (long, spaced): ([_PG_JOINED_LIKE] if long else [_PG_GRAM]) + ([_MATCHES] if spaced else [])
+    for long in (False, True) for spaced in (False, True)
+}
+
+
+def _pg_candidates(conditions) -> Prepared:
+    """The page among the products the GIN index finds: all of them (MATERIALIZED, so the planner
+    cannot turn it into a walk of the code order that reads every product for a word whose products
+    sit at its end), then sorted by code.
+
+    A word without a space that the joined text holds lies inside one field (they are joined by
+    spaces), so there the index's own condition is the definition: pg_trgm's LIKE (which PostgreSQL
+    rechecks on each row), or tuanbot_grams, whose pieces are exact (words of 1 or 2 characters
+    never hold a space: they are stripped). Migration 0009 tells the planner what tuanbot_grams costs
+    a row, so it reads the GIN index rather than compute it for every product."""
+    found = _ACTIVE.where(*conditions).cte("found").prefix_with("MATERIALIZED")
+    return Prepared(select(*found.c).order_by(found.c.code).offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+_PG_INDEXED = {key: _pg_candidates(conditions) for key, conditions in _PG_FOUND.items()}
+# The first PG_WALK_ROWS active products in code order, those that match: a word common among them fills
+# its page here (reading all its products from the GIN index would cost more); else the GIN index.
+PG_WALK_ROWS = 256
+_PG_FIRST = select(*_COLUMNS).where(products.c.active.is_(True)).order_by(products.c.code).limit(
+    bindparam("walk")).subquery("first")
+_PG_WALK = Prepared(
+    select(*_PG_FIRST.c)
+    .where(or_(*(func.lower(_PG_FIRST.c[c]).like(_LIKE, escape="\\") for c in ("code", "name", "category", "description"))))
+    .order_by(_PG_FIRST.c.code).offset(bindparam("offset")).limit(bindparam("limit"))
+)
 
 
 # A group with its own shelf (catalog.shelf): its few visible products, matched the same way.
@@ -114,9 +145,10 @@ def search_products(
 
 def _matching(conn: Connection, low: str, params: dict) -> list[tuple]:
     if conn.dialect.name == "postgresql":
-        if len(low) <= 2:
-            return _PG_GRAMS.all(conn, {**params, "gram": low})
-        return _PG_TRGM.all(conn, params)
+        rows = _PG_WALK.all(conn, {**params, "walk": PG_WALK_ROWS})
+        if len(rows) == params["limit"]:
+            return rows  # the page and the row after it, all among the first products in code order
+        return _PG_INDEXED[len(low) >= 3, " " in low].all(conn, {**params, "gram": low})
     if len(low) >= 3:
         index, match = "product_trigrams", '"' + low.replace('"', '""') + '"'
     elif all(ch.isprintable() and not ch.isspace() for ch in low):
