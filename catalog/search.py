@@ -81,31 +81,34 @@ _PG_TEXT = func.lower(
 )
 _PG_JOINED_LIKE = _PG_TEXT.like(_LIKE, escape="\\")
 _PG_GRAMS_HELD = func.tuanbot_grams(_PG_TEXT).op("@>")(bindparam("grams", type_=ARRAY(Text)))
+_PG_HOLDS_WORD = func.strpos(_PG_TEXT, bindparam("word")) > 0
 # The plans: "grams" for words of 1 or 2 characters (the GIN index on tuanbot_grams is exact for them:
 # they never hold a space, being stripped); "trigrams" for longer words with 3 letters or digits in a
 # row (pg_trgm makes its trigrams from runs of those); "pairs" for other longer words (`0%_`, `a-b`),
 # whose pg_trgm trigrams would match most products: products holding each of the word's 2-character
-# pieces, then the definition (strpos, not LIKE, so that pg_trgm's index is not mixed in).
+# pieces, then the word itself (strpos, not LIKE, so that pg_trgm's index is not mixed in).
 _PG_FOUND = {
     ("grams", False): [_PG_GRAMS_HELD],
     ("trigrams", False): [_PG_JOINED_LIKE],
     ("trigrams", True): [_PG_JOINED_LIKE, _MATCHES],
-    ("pairs", False): [_PG_GRAMS_HELD, func.strpos(_PG_TEXT, bindparam("word")) > 0],
-    ("pairs", True): [_PG_GRAMS_HELD, _MATCHES],
+    ("pairs", False): [_PG_HOLDS_WORD, _PG_GRAMS_HELD],
+    ("pairs", True): [_MATCHES, _PG_GRAMS_HELD],
 }
 
 
 def _pg_candidates(conditions) -> Prepared:
-    """The page among the products the GIN index finds: all of them (MATERIALIZED, so the planner
-    cannot turn it into a walk of the code order that reads every product for a word whose products
-    sit at its end), then sorted by code.
+    """The page among the products the GIN index finds: the id and code of all of them
+    (MATERIALIZED, so the planner cannot turn it into a walk of the code order that reads every
+    product for a word whose products sit at its end), sorted by code, then the page's rows.
 
     A word without a space that the joined text holds lies inside one field (they are joined by
     spaces), so there the joined text's check is the definition (pg_trgm's LIKE is rechecked by
-    PostgreSQL on each row; tuanbot_grams is exact for 1 and 2 characters). Migration 0009 tells the planner what tuanbot_grams costs
-    a row, so it reads the GIN index rather than compute it for every product."""
-    found = _ACTIVE.where(*conditions).cte("found").prefix_with("MATERIALIZED")
-    return Prepared(select(*found.c).order_by(found.c.code).offset(bindparam("offset")).limit(bindparam("limit")))
+    PostgreSQL on each row; tuanbot_grams is exact for 1 and 2 characters). Migration 0009 tells
+    the planner what tuanbot_grams costs a row and keeps parallel workers off products."""
+    found = (select(products.c.id, products.c.code).where(products.c.active.is_(True), *conditions)
+             .cte("found").prefix_with("MATERIALIZED"))
+    page = select(*found.c).order_by(found.c.code).offset(bindparam("offset")).limit(bindparam("limit")).subquery("page")
+    return Prepared(select(*_COLUMNS).select_from(page.join(products, products.c.id == page.c.id)).order_by(page.c.code))
 
 
 _PG_INDEXED = {key: _pg_candidates(conditions) for key, conditions in _PG_FOUND.items()}
