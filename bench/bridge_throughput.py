@@ -86,6 +86,8 @@ def start_server(port: int, store: "Store", args, log_path: Path) -> subprocess.
         cmd = [*bench_cmd, "--port", str(port)]
         if args.server_threads:
             cmd += ["--threads", str(args.server_threads)]
+        if args.pool_size:
+            cmd += ["--pool-size", str(args.pool_size)]
         if args.switch_interval:
             cmd += ["--switch-interval", str(args.switch_interval)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -296,6 +298,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--wrk-threads", type=int, default=2)
     ap.add_argument("--server-threads", type=int, default=None, help="the server's threadpool size (default: anyio's 40)")
+    ap.add_argument("--pool-size", type=int, default=None,
+                    help="the server's Database pool_size (PostgreSQL: also how many messages run at once; default 10)")
     ap.add_argument("--switch-interval", type=float, default=None, help="the server's sys.setswitchinterval (default 0.005)")
     ap.add_argument("--max-rps", type=int, default=10000, help="requests pre-signed per second of run (default 10000)")
     ap.add_argument("--order-codes", type=int, default=4,
