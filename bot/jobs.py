@@ -132,8 +132,10 @@ def roll_up_activity(db: Database, clock: Clock, *, tz: tzinfo) -> int:
             todo = activity.days_to_roll_up(conn, now, tz)
     done = 0
     for day in todo[:activity.DAYS_PER_RUN]:
+        with db.read() as conn:  # the day is closed: counted outside the writing transaction, which stays short
+            counted = activity.count_day(conn, day, tz)
         with db.begin() as conn:
-            done += activity.roll_up_day(conn, day, tz, now)
+            done += activity.roll_up_day(conn, day, tz, now, counted)
     return done
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import and_, case, delete, func, select, text
+from sqlalchemy import and_, any_, case, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -146,6 +146,18 @@ _BY_BIT = {
 }
 
 
+_BY_SENDER = {
+    "sqlite": text(
+        "SELECT s.group_id, s.sender_id, s.bit FROM json_each(:wanted) AS j JOIN activity_senders AS s"
+        " ON s.group_id = json_extract(j.value, '$[0]') AND s.sender_id = json_extract(j.value, '$[1]')"
+    ),
+    "postgresql": text(
+        "SELECT s.group_id, s.sender_id, s.bit FROM jsonb_array_elements(CAST(:wanted AS jsonb)) AS j(value)"
+        " JOIN activity_senders AS s ON s.group_id = j.value->>0 AND s.sender_id = j.value->>1"
+    ),
+}
+
+
 def sender_ids(conn: Connection, wanted: dict[str, int], numbering: Numbering) -> dict[str, list[str]]:
     """{group: sender ids} for a bitmap per group."""
     out: dict[str, list[str]] = {}
@@ -194,10 +206,42 @@ def _insert(conn: Connection, table):
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
-def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime) -> bool:
-    """Roll up one closed local day for every known group, in the caller's transaction. False, having
-    written nothing, when it was rolled up already (by this process or another: one at a time, through
-    PostgreSQL's advisory lock or SQLite's single writer, and the day's row is inserted only if absent)."""
+def known_groups(conn: Connection):
+    """A filter on a group_id column: every known group. As a subquery, so both databases read each group's
+    slice of a time range from a (group_id, …, time) index instead of scanning the whole history;
+    PostgreSQL is given it as an array (`= ANY(ARRAY(SELECT …))`): its planner would join `IN (SELECT …)`
+    by scanning the table."""
+    known = select(groups.c.group_id)
+    if conn.dialect.name == "postgresql":
+        return lambda col: col == any_(func.array(known.scalar_subquery()))
+    return lambda col: col.in_(known)
+
+
+def count_day(conn: Connection, day: date, tz: tzinfo) -> list[tuple[str, str, int, int, int | None]]:
+    """(group, sender, texts, non-command texts, the sender's bit or None) for one local day of every known
+    group. Read before the day is claimed, outside the writing transaction: a closed day does not change."""
+    lo, hi = midnight(day, tz), midnight(day + timedelta(days=1), tz)
+    only = known_groups(conn)
+    per_sender = (
+        select(_im.c.group_id, _im.c.sender_id, func.count().label("n"),
+               func.sum(case((_im.c.is_command.is_(False), 1), else_=0)).label("talk"))
+        .where(only(_im.c.group_id), _im.c.kind == "text", _im.c.received_at >= lo, _im.c.received_at < hi)
+        .group_by(_im.c.group_id, _im.c.sender_id)
+        .subquery()
+    )
+    s = activity_senders
+    return [tuple(r) for r in conn.execute(
+        select(per_sender.c.group_id, per_sender.c.sender_id, per_sender.c.n, per_sender.c.talk, s.c.bit)
+        .select_from(per_sender.outerjoin(
+            s, and_(s.c.group_id == per_sender.c.group_id, s.c.sender_id == per_sender.c.sender_id)))
+    )]
+
+
+def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime, counted: list | None = None) -> bool:
+    """Roll up one closed local day for every known group, in the caller's (writing) transaction, from
+    `counted` (count_day's rows, read before; read here when None). False, having written nothing, when
+    it was rolled up already (by this process or another: one at a time, through PostgreSQL's advisory
+    lock or SQLite's single writer, and the day's row is inserted only if absent)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
     claimed = conn.execute(
@@ -206,22 +250,17 @@ def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime) -> bool:
     ).first()
     if claimed is None:
         return False
-    lo, hi = midnight(day, tz), midnight(day + timedelta(days=1), tz)
-    per_sender = (
-        select(_im.c.group_id, _im.c.sender_id, func.count().label("n"),
-               func.sum(case((_im.c.is_command.is_(False), 1), else_=0)).label("talk"))
-        .where(_im.c.group_id.in_(select(groups.c.group_id)), _im.c.kind == "text",
-               _im.c.received_at >= lo, _im.c.received_at < hi)
-        .group_by(_im.c.group_id, _im.c.sender_id)
-        .subquery()
-    )
+    if counted is None:
+        counted = count_day(conn, day, tz)
     s = activity_senders
-    rows = conn.execute(
-        select(per_sender.c.group_id, per_sender.c.sender_id, per_sender.c.n, per_sender.c.talk, s.c.bit)
-        .select_from(per_sender.outerjoin(
-            s, and_(s.c.group_id == per_sender.c.group_id, s.c.sender_id == per_sender.c.sender_id)))
-    ).all()
-    new_groups = sorted({gid for gid, _, _, _, bit in rows if bit is None})
+    # Bits never change once given, so only senders without one when counted are looked at again:
+    # another process may have numbered them since (rolling up another day).
+    unknown = [(gid, sender) for gid, sender, _, _, bit in counted if bit is None]
+    known: dict[tuple[str, str], int] = {}
+    if unknown:
+        known = {(gid, sender): bit for gid, sender, bit in conn.execute(
+            _BY_SENDER[conn.dialect.name], {"wanted": json.dumps(unknown)})}
+    new_groups = sorted({gid for gid, sender in unknown if (gid, sender) not in known})
     next_bit: dict[str, int] = {}
     for i in range(0, len(new_groups), 500):
         next_bit.update((gid, top + 1) for gid, top in conn.execute(
@@ -229,7 +268,9 @@ def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime) -> bool:
         ))
     numbered: list[dict] = []
     built: dict[str, DayBits] = {}
-    for gid, sender, n, talk, bit in rows:
+    for gid, sender, n, talk, bit in counted:
+        if bit is None:
+            bit = known.get((gid, sender))
         if bit is None:
             bit = next_bit.get(gid, 0)
             next_bit[gid] = bit + 1

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, any_, case, distinct, func, literal, select, union_all
+from sqlalchemy import and_, case, distinct, func, literal, select, union_all
 from sqlalchemy.engine import Connection
 
 from catalog import activity
@@ -130,16 +130,11 @@ def _live_orders(w: Window):
 
 
 def _groups(conn: Connection, group_ids: list[str] | None):
-    """A filter on a group_id column: these groups; None: every known group. Naming the groups (a subquery,
-    not a parameter per group) lets both databases read each group's slice of the window from a
-    (group_id, …, time) index instead of scanning the whole history; PostgreSQL is given them as an array
-    (`= ANY(ARRAY(SELECT …))`), as its planner otherwise joins `IN (SELECT …)` by scanning the table."""
+    """A filter on a group_id column: these groups; None: every known group (activity.known_groups: one
+    subquery, not a parameter per group)."""
     if group_ids is not None:
         return lambda col: col.in_(group_ids)
-    known = select(groups.c.group_id)
-    if conn.dialect.name == "postgresql":
-        return lambda col: col == any_(func.array(known.scalar_subquery()))
-    return lambda col: col.in_(known)
+    return activity.known_groups(conn)
 
 
 # ---- per-group figures -----------------------------------------------------------------------

@@ -193,6 +193,25 @@ def test_two_processes_rolling_up_at_once_roll_each_day_up_once(db):
     assert figures(db) == raw
 
 
+def test_a_day_counted_before_another_process_numbered_its_senders_keeps_their_numbers(db):
+    """Days are counted outside the writing transaction: a sender new when counted may have been numbered
+    since, by the rollup of another day, and keeps that number."""
+    rows = history(seed=13)
+    fill(db, rows)
+    raw = figures(db)
+    today = NOW.astimezone(SHANGHAI).date()
+    older, newer = today - timedelta(days=3), today - timedelta(days=2)
+    with db.read() as conn:
+        counted_older = activity.count_day(conn, older, SHANGHAI)
+        counted_newer = activity.count_day(conn, newer, SHANGHAI)
+    assert any(bit is None for *_, bit in counted_newer)
+    with db.begin() as conn:
+        assert activity.roll_up_day(conn, older, SHANGHAI, NOW, counted_older)
+    with db.begin() as conn:
+        assert activity.roll_up_day(conn, newer, SHANGHAI, NOW, counted_newer)  # stale: no sender numbered twice
+    assert figures(db) == raw
+
+
 def test_a_change_of_time_zone_sets_the_old_rollup_aside_and_rolls_up_again(db):
     rows = history(seed=5)
     fill(db, rows)
