@@ -1,7 +1,7 @@
 """the per-day rollup of group talk (activity_days, activity_senders, activity_rollups)
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 
 Only the tables: a database with history gets its closed days rolled up by the scheduler's job
@@ -11,8 +11,8 @@ from inbound_messages as before, so the figures are the same before, during and 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0008"
-down_revision = "0005"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
