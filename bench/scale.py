@@ -196,6 +196,11 @@ SEARCH_WORDS = [  # (what it is, word)
     ("3+ ASCII, 1 % match", "jerky"), ("3+ ASCII, no match", "pizza"),
     ("2 ASCII, match", "ke"), ("2 ASCII, no match", "qz"),
     ("1 ASCII, match", "j"), ("1 ASCII, no match", "q"),
+    # Worst cases: matches only at the end of the code order, half the catalog, spaces, LIKE's
+    # wildcards and escape, FTS5's and SQL's quotes.
+    ("3 ASCII, all at the end of the code order", "w09"), ("2 ASCII, all at the end of the code order", "w0"),
+    ("1 ASCII, half the catalog", "a"), ("3+ with a space", "beef jerky"), ("3+ with a space, 39 %", "g pack"),
+    ("1, %", "%"), ("1, _", "_"), ("1, \\", "\\"), ('1, "', '"'), ("1, '", "'"), ("3+ with % and _", "0%_"),
 ]
 
 

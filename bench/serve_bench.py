@@ -90,8 +90,8 @@ def add_products(db: Database, n: int, now: datetime) -> None:
         conn.commit()
 
 
-def prepare(url: str, products_n: int) -> Database:
-    db = Database(url)
+def prepare(url: str, products_n: int, pool_size: int = 10) -> Database:
+    db = Database(url, pool_size=pool_size)
     upgrade(db)
     now = datetime.now(timezone.utc)
     source = load_catalog(db, now)
@@ -103,10 +103,10 @@ def prepare(url: str, products_n: int) -> Database:
     return db
 
 
-def build(url: str, secret: str, threads: int | None, products_n: int = 0):
+def build(url: str, secret: str, threads: int | None, products_n: int = 0, pool_size: int = 10):
     settings = Settings(database_url=url, bridge_secret=secret, _env_file=None)
     setup_logging(settings.log_format)
-    db = prepare(url, products_n)
+    db = prepare(url, products_n, pool_size)
     app = create_app(settings, db=db)  # no scheduler: only the request path is measured
 
     # The baseline: same app, middleware and uvicorn settings, but no work at all.
@@ -144,6 +144,8 @@ def main() -> None:
     where.add_argument("--db", type=Path, help="a fresh SQLite file (deleted first if it exists)")
     where.add_argument("--url", help="a database URL (PostgreSQL: an empty database the caller made)")
     ap.add_argument("--products", type=int, default=0, help="products added to the demo catalog (default 0)")
+    ap.add_argument("--pool-size", type=int, default=10,
+                    help="Database pool_size (PostgreSQL: also how many messages run at once; default 10)")
     ap.add_argument("--prepare-only", action="store_true", help="build the database and exit")
     ap.add_argument("--secret", required=True)
     ap.add_argument("--threads", type=int, default=None, help="threadpool size (default: anyio's 40)")
@@ -159,7 +161,7 @@ def main() -> None:
     if args.prepare_only:
         prepare(url, args.products).dispose()
         return
-    app = build(url, args.secret, args.threads, args.products)
+    app = build(url, args.secret, args.threads, args.products, args.pool_size)
     freeze_startup_objects()  # as `tuanbot serve` does
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, workers=1, loop="uvloop", http="httptools",
