@@ -100,6 +100,13 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def server_cpu(proc: subprocess.Popen) -> tuple[float, float]:
+    """Seconds of CPU (user, system) the server process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def probe(port: int, text: str) -> str:
     """One signed request, to show (and check) what the measured requests get back."""
     body = payload(f"bench-probe-{time.time_ns()}", 0, text)
@@ -203,7 +210,12 @@ def main() -> None:
                 run = f"{stamp}r{n}-{tag}"
                 write_requests(reqs, run, count, text_of, signed=signed)  # right before the run: fresh timestamps
                 orders_before = recorded(db_path, run)[1]
+                cpu_before = server_cpu(proc)
                 figures, raw = run_wrk(port, path, reqs, args, args.duration, cycle=not signed)
+                # The server's own CPU a request: what wrk and other programs on the machine take is not in it.
+                user, system = (after - before for after, before in zip(server_cpu(proc), cpu_before))
+                figures["server_cpu_us"] = (user + system) / max(1, figures["requests"]) * 1e6
+                figures["server_sys_us"] = system / max(1, figures["requests"]) * 1e6
                 (OUT / f"wrk-{tag}-{stamp}-r{n}.txt").write_text(raw)
                 figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
                 if signed:
@@ -219,7 +231,7 @@ def main() -> None:
     results = [sorted((r[i] for r in rounds), key=lambda x: x["rps"])[len(rounds) // 2] for i in range(len(scenarios))]
     bare_rps = results[0]["rps"]
     lines = [
-        f"{'endpoint':<8} {'requests/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'% of bare':>9}  target",
+        f"{'endpoint':<8} {'requests/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'% of bare':>9} {'CPU µs/req':>10} {'of it sys':>9}  target",
     ]
     failed = []  # endpoints with errors or too few pre-signed requests
     for r in results:
@@ -237,7 +249,7 @@ def main() -> None:
             failed.append(r["endpoint"])
         # The endpoint names are two wide characters each: pad by display width.
         label = r["endpoint"] + " " * (8 - sum(2 if ord(ch) > 0x2E80 else 1 for ch in r["endpoint"]))
-        lines.append(f"{label} {r['rps']:>10.0f} {p50:>7.2f} {p99:>7.2f} {share:>9.0%}  {verdict}".rstrip())
+        lines.append(f"{label} {r['rps']:>10.0f} {p50:>7.2f} {p99:>7.2f} {share:>9.0%} {r['server_cpu_us']:>10.0f} {r['server_sys_us']:>9.0f}  {verdict}".rstrip())
     info = machine()
     head = (f"POST /bridge/messages vs /bare — {args.duration:g} s each, median of {args.rounds}, wrk -t{args.wrk_threads} -c{args.connections}, "
             f"1 uvicorn process (uvloop, httptools), SQLite; {info['cpus']} CPUs ({info['cpu']}), shared with wrk")

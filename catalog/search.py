@@ -17,14 +17,14 @@ import difflib
 import json
 import string
 
-from sqlalchemy import bindparam, column, func, literal_column, or_, select, table
+from sqlalchemy import bindparam, column, exists, func, literal_column, or_, select, table
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.engine import Connection
 
 from catalog.products import _COLUMNS, CODE_RE, Product, _product, normalize_code
 from catalog.shelf import SHELF_IDS, has_shelf
 from storage.prepared import Prepared
-from storage.tables import products
+from storage.tables import group_shelf, products
 
 # Candidates from an FTS5 index beyond which the plain walk in code order is taken instead: sorting
 # candidates by code costs about a microsecond each, and a word this common usually fills a page
@@ -35,7 +35,11 @@ NEIGHBOURS = 10  # codes either side of a mistyped one, in code order, that near
 _LIKE = bindparam("like")
 _MATCHES = or_(*(func.lower(c).like(_LIKE, escape="\\") for c in
                  (products.c.code, products.c.name, products.c.category, products.c.description)))
-_ACTIVE = select(*_COLUMNS).where(products.c.active.is_(True))
+_ON_SALE = select(*_COLUMNS).where(products.c.active.is_(True))
+# The catalog-wide pages carry "unless group :group_id has a shelf" (a constant to the database, checked
+# once per statement; never true for group None), so the common case, a group without one, is a single
+# statement. An empty page means no match or a shelf: only then is the shelf looked up.
+_ACTIVE = _ON_SALE.where(~exists().where(group_shelf.c.group_id == bindparam("group_id")))
 
 
 def _paged(query) -> Prepared:
@@ -67,7 +71,7 @@ _PG_GRAMS = _paged(_ACTIVE.where(func.tuanbot_grams(_PG_TEXT).op("@>")(array([bi
 
 
 # A group with its own shelf (catalog.shelf): its few visible products, matched the same way.
-_SHELVED = {has_word: _paged(_ACTIVE.where(products.c.id.in_(SHELF_IDS), *([_MATCHES] if has_word else [])))
+_SHELVED = {has_word: _paged(_ON_SALE.where(products.c.id.in_(SHELF_IDS), *([_MATCHES] if has_word else [])))
             for has_word in (False, True)}
 
 
@@ -81,18 +85,13 @@ def search_products(
         # No product text holds a NUL (PostgreSQL cannot store one), so nothing matches; SQLite's FTS5
         # and LIKE would read the word only up to it (an error, or everything).
         return [], False
-    params = {"offset": offset, "limit": limit + 1}
-    if group_id is not None and has_shelf(conn, group_id):
-        params.update(group_id=group_id, now=now)
-        if word:
-            params["like"] = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = _SHELVED[bool(word)].all(conn, params)
-    elif not word:
-        rows = _ALL.all(conn, params)
-    else:
-        low = word.lower()
+    params = {"offset": offset, "limit": limit + 1, "group_id": group_id}
+    low = word.lower()
+    if word:
         params["like"] = "%" + low.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = _matching(conn, low, params)
+    rows = _matching(conn, low, params) if word else _ALL.all(conn, params)
+    if not rows and group_id is not None and has_shelf(conn, group_id):
+        rows = _SHELVED[bool(word)].all(conn, {**params, "now": now})
     return [_product(r) for r in rows[:limit]], len(rows) > limit
 
 
