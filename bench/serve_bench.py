@@ -1,12 +1,16 @@
-"""The benchmark server: tuanbot's app on a fresh SQLite catalog plus a bare constant endpoint, one uvicorn process.
+"""The benchmark server: tuanbot's app on a fresh catalog plus a bare constant endpoint, one uvicorn process.
 
-Run by bench/bridge_throughput.py (which picks the port and the database file); by hand:
+Run by bench/bridge_throughput.py (which picks the port and the database); by hand:
     .venv/bin/python bench/serve_bench.py --port 8765 --db /tmp/bench.db --secret s3cret
+    .venv/bin/python bench/serve_bench.py --port 8765 --url postgresql+psycopg://…/an_empty_db --secret s3cret
+`--products N` adds N products of bench/scale.py's catalog (codes A000000, B000001, …) to the demo's;
+`--prepare-only` builds the database and exits (bridge_throughput.py then serves it with `tuanbot serve`).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,14 +65,48 @@ def load_catalog(db: Database, now: datetime) -> str:
     return source
 
 
-def build(db_path: Path, secret: str, threads: int | None):
-    url = f"sqlite:///{db_path}"
+def add_products(db: Database, n: int, now: datetime) -> None:
+    """n products of bench/scale.py's catalog in bulk (the search indexes follow through their triggers or
+    GIN indexes), stock huge, no tiers or sizes; then the planner's statistics."""
+    from sqlalchemy import insert, text
+
+    from scale import catalog_rows
+
+    batch = []
+    with db.begin() as conn:
+        for row in catalog_rows(n):
+            batch.append({
+                "code": row["code"], "name": row["name"], "description": row["description"],
+                "category": row["category"], "price_fen": round(float(row["price"]) * 100), "market_price_fen": None,
+                "stock": BENCH_STOCK, "active": True, "created_at": now, "updated_at": now,
+            })
+            if len(batch) == 5000:
+                conn.execute(insert(products), batch)
+                batch.clear()
+        if batch:
+            conn.execute(insert(products), batch)
+    with db.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+
+
+def prepare(url: str, products_n: int, pool_size: int = 10) -> Database:
+    db = Database(url, pool_size=pool_size)
+    upgrade(db)
+    now = datetime.now(timezone.utc)
+    source = load_catalog(db, now)
+    if products_n:
+        started = time.perf_counter()
+        add_products(db, products_n, now)
+        source += f" + {products_n:,} products in {time.perf_counter() - started:.1f} s"
+    print(f"catalog: {source}", file=sys.stderr, flush=True)
+    return db
+
+
+def build(url: str, secret: str, threads: int | None, products_n: int = 0, pool_size: int = 10):
     settings = Settings(database_url=url, bridge_secret=secret, _env_file=None)
     setup_logging(settings.log_format)
-    db = Database(url)
-    upgrade(db)
-    source = load_catalog(db, datetime.now(timezone.utc))
-    print(f"catalog: {source}", file=sys.stderr, flush=True)
+    db = prepare(url, products_n, pool_size)
     app = create_app(settings, db=db)  # no scheduler: only the request path is measured
 
     # The baseline: same app, middleware and uvicorn settings, but no work at all.
@@ -102,16 +140,28 @@ def build(db_path: Path, secret: str, threads: int | None):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--db", type=Path, required=True, help="a fresh SQLite file (deleted first if it exists)")
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, help="a fresh SQLite file (deleted first if it exists)")
+    where.add_argument("--url", help="a database URL (PostgreSQL: an empty database the caller made)")
+    ap.add_argument("--products", type=int, default=0, help="products added to the demo catalog (default 0)")
+    ap.add_argument("--pool-size", type=int, default=10,
+                    help="Database pool_size (PostgreSQL: also how many messages run at once; default 10)")
+    ap.add_argument("--prepare-only", action="store_true", help="build the database and exit")
     ap.add_argument("--secret", required=True)
     ap.add_argument("--threads", type=int, default=None, help="threadpool size (default: anyio's 40)")
     ap.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval (default 0.005 s)")
     args = ap.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{args.db}{suffix}").unlink(missing_ok=True)
-    app = build(args.db, args.secret, args.threads)
+    url = args.url
+    if args.db is not None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{args.db}"
+    if args.prepare_only:
+        prepare(url, args.products).dispose()
+        return
+    app = build(url, args.secret, args.threads, args.products, args.pool_size)
     freeze_startup_objects()  # as `tuanbot serve` does
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, workers=1, loop="uvloop", http="httptools",

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
@@ -57,6 +58,10 @@ class Dispatcher:
         # the row is the truth and an entry is trusted for NAME_CACHE_SECONDS only, so a name that flips back
         # there is written again within that time.
         self._known_names: dict[tuple[str, str], tuple[str, float]] = {}
+        # PostgreSQL: at most pool_size messages in worker threads at once. More would wait for a pooled
+        # connection, or open and close extra ones, and make each transaction (and the row locks it holds)
+        # wait longer for the GIL between its round trips; the rest wait here, on the event loop, for free.
+        self._in_threads = CapacityLimiter(db.pool_size) if db.is_postgres else None
 
     def process(self, msg: Message) -> Reply:
         return self.handle(msg).reply
@@ -70,13 +75,15 @@ class Dispatcher:
         has the figures). When another thread of this process or another process (an import, a second
         server) holds the lock, the message goes to a worker thread, which waits for it: the loop never
         waits on anyone. PostgreSQL always uses the threadpool: a network round trip per statement must
-        not stop the loop.
+        not stop the loop; at most the pool's size of them at once (bench/README.md).
         """
         if self.db.is_sqlite:
             try:
                 return self.handle(msg, wait=False)
             except WriterBusy:
                 pass
+        if self._in_threads is not None:
+            return await to_thread.run_sync(self.handle, msg, limiter=self._in_threads)
         return await run_in_threadpool(self.handle, msg)
 
     async def process_async(self, msg: Message) -> Reply:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from catalog.products import ProductError, upsert_product, validate_product
+from catalog.search import tidy_indexes
 from pricing.groupbuy import PriceRuleError
 from pricing.money import parse_yuan
 from pricing.tiers import ladder_to_json, parse_ladder_text
@@ -31,6 +32,9 @@ OPTIONAL_COLUMNS = ("variants",)  # `39码:100;40码:200`; a file without the co
 # over 50,000 rows) while never holding SQLite's single write lock for long, so a running server
 # only waits a moment. Rows are validated before the batch opens; a rejected row never reaches it.
 BATCH_ROWS = 500
+# Rows written by one import from which the search indexes are tidied afterwards (catalog.search.tidy_indexes,
+# whose work grows with the whole index, not with the import, so small imports skip it).
+TIDY_AFTER_ROWS = 1000
 
 _TRUE = {"true", "1", "yes", ""}  # SPEC section 5: an empty `active` is true
 _FALSE = {"false", "0", "no"}
@@ -87,6 +91,8 @@ def import_file(db: Database, path: str | Path, now: datetime, progress: Progres
         if progress:
             progress(min(start + BATCH_ROWS, total), total)
     report.rejected.sort()
+    if report.added + report.updated >= TIDY_AFTER_ROWS:
+        tidy_indexes(db)
     return report
 
 
@@ -147,8 +153,10 @@ def _bulk_upsert(conn: Connection, batch: list[tuple[_Row, dict[str, Any]]], now
     careful += [(r, d) for c, (r, d) in by_code.items()
                 if c not in skip and ("variants" in d or ids.get(c) in with_variants)]
     skip = {d["code"] for _, d in careful}
-    new = [d for c, (_, d) in by_code.items() if c not in ids and c not in skip]
-    old = [d for c, (_, d) in by_code.items() if c in ids and c not in skip]
+    # In code order: the SQLite search indexes are keyed in code order (catalog/search.py), and FTS5
+    # writes out what it holds whenever a key arrives out of order, a small segment each time.
+    new = sorted((d for c, (_, d) in by_code.items() if c not in ids and c not in skip), key=lambda d: d["code"])
+    old = sorted((d for c, (_, d) in by_code.items() if c in ids and c not in skip), key=lambda d: d["code"])
     if new:
         values = [{**_NEW_DEFAULTS, **_columns(d), "created_at": now, "updated_at": now} for d in new]
         ids.update(conn.execute(insert(products).returning(products.c.code, products.c.id), values).all())

@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Connection, Engine, RootTransaction, make_url
@@ -25,6 +26,9 @@ CHECKPOINT_EVERY_SECONDS = 0.1
 BACKSTOP_CHECKPOINT_PAGES = 20_000
 # How long a writer that may wait (never the event loop's) waits for another process's write lock.
 BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: a pooled connection is pinged (a round trip) at checkout only when it sat unused this long,
+# not at every checkout as pool_pre_ping would, once per message (bench/README.md).
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 class Database:
@@ -36,6 +40,9 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10):
         self.url = url
+        # PostgreSQL: how many messages may use the database at once (bot/dispatch.py), so none waits for
+        # the pool, which keeps up to twice as many more for everything else (admin, scheduler).
+        self.pool_size = pool_size
         self.dialect = make_url(url).get_backend_name()
         self._writer_pragmas: dict[str, int] = {}
         self.engine = _make_engine(url, pool_size, pragmas=self._writer_pragmas)
@@ -226,7 +233,9 @@ def _make_engine(url: str, pool_size: int, *, read_only: bool = False, pragmas: 
     """`pragmas` (SQLite): more PRAGMAs for each new connection; the dict is read at connect time."""
     u = make_url(url)
     if u.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
+        _ping_when_idle(engine)
+        return engine
     driver = "sqlite+tuanbot_reader" if read_only else "sqlite+tuanbot_writer"
     engine = create_engine(u.set(drivername=driver), connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -247,11 +256,40 @@ def _make_engine(url: str, pool_size: int, *, read_only: bool = False, pragmas: 
     return engine
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """pool_pre_ping, but only for a connection idle PING_AFTER_IDLE_SECONDS or more: one that was in use a
+    moment ago was alive then, and the server going away in between fails that message as it would have
+    anyway (Prepared invalidates a lost connection). A dead one is replaced before anyone gets it: the
+    pool retries the checkout on DisconnectionError. Pool events fire per checkout, not per statement."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, _proxy) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as e:
+            if dialect.is_disconnect(e, dbapi_conn, None):
+                raise exc.DisconnectionError(str(e)) from e
+            raise
+
+
 @contextmanager
 def savepoint(conn: Connection, *, undo_on: type[BaseException]) -> Iterator[None]:
     """A savepoint that `undo_on` rolls back to (and is raised on); any other error leaves it to the
     enclosing transaction, which rolls back whole. Plain SQL on the driver, like the per-message statements
-    (storage/prepared.py): SQLAlchemy's begin_nested() compiles its SAVEPOINT and RELEASE anew every time."""
+    (storage/prepared.py): SQLAlchemy's begin_nested() compiles its SAVEPOINT and RELEASE anew every time.
+
+    When the block succeeds the savepoint is left to the transaction's COMMIT (or ROLLBACK), which ends it
+    on both databases: a RELEASE would be one more round trip per message on PostgreSQL (bench/README.md).
+    So it is for one block per transaction (the dispatcher's one command), not for a loop: each
+    unreleased savepoint is a subtransaction until the end."""
     run_plain(conn, "SAVEPOINT command")
     try:
         yield
@@ -259,7 +297,6 @@ def savepoint(conn: Connection, *, undo_on: type[BaseException]) -> Iterator[Non
         run_plain(conn, "ROLLBACK TO SAVEPOINT command")
         run_plain(conn, "RELEASE SAVEPOINT command")
         raise
-    run_plain(conn, "RELEASE SAVEPOINT command")
 
 
 def mask_url(url: str) -> str:

@@ -1,7 +1,8 @@
 """Product search through the text indexes finds exactly what substring search finds; SQLite and PostgreSQL.
 
-Also: paging with 更多 is unchanged, the indexes follow inserts, updates and imports, migration 0007
-fills them on a database that already has products, and nearest codes come from the indexed set.
+Also: paging with 更多 is unchanged, the indexes follow inserts, updates and imports, migrations 0007
+and 0008 fill them on a database that already has products, the SQLite indexes' order key never
+contradicts code order, and nearest codes come from the indexed set.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, text
 
-from catalog import search
+from catalog import importer, search
 from catalog.importer import CSV_COLUMNS, import_file
 from catalog.products import create_product, update_product, validate_product
 from catalog.search import nearest_codes, search_products
@@ -50,8 +51,8 @@ catalogs = st.lists(
 @st.composite
 def catalog_and_word(draw):
     rows = draw(catalogs)
-    for i, r in enumerate(rows):
-        r["code"] = f"{draw(st.sampled_from(['A', 'K', 'B1']))}{i}"
+    for i, r in enumerate(rows):  # some codes share their first 6 characters (one order-key prefix on SQLite)
+        r["code"] = f"{draw(st.sampled_from(['A', 'K', 'B1', 'AAAAAA', 'AAAAAZ', 'AAAAA', 'Z9']))}{9 - i}"
     joined = [r[f] for r in rows for f in ("name", "category", "description")]
     # Often a piece of some product's text (1 to 4 characters), otherwise any short word.
     piece = st.sampled_from(joined).flatmap(
@@ -61,12 +62,32 @@ def catalog_and_word(draw):
     return rows, word
 
 
-@pytest.mark.parametrize("cap", [search.SQLITE_CANDIDATE_CAP, 1], ids=["index", "walk"])
+def search_pages(conn, word: str, limit: int) -> list[str]:
+    """Every page of the search, one after the other (as 更多 asks for them)."""
+    codes: list[str] = []
+    while True:
+        page, more = search_products(conn, word, offset=len(codes), limit=limit)
+        codes += [p.code for p in page]
+        assert len(page) == limit or not more
+        if not more:
+            return codes
+
+
+# index: the defaults; pages: small pages read from the index a few candidates at a time (PostgreSQL:
+# straight from the GIN index); walk: every SQLite search that reads more than one candidate takes the
+# code-ordered walk instead (PostgreSQL: its first walk of the code order answers whenever it can).
+@pytest.mark.parametrize("cap, slack, pg_walk, limit", [
+    (search.SQLITE_CANDIDATE_CAP, search.SQLITE_SLACK, search.PG_WALK_ROWS, 100),
+    (search.SQLITE_CANDIDATE_CAP, 0, 0, 1),
+    (1, 0, search.PG_WALK_ROWS, 2),
+], ids=["index", "pages", "walk"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=catalog_and_word())
-def test_search_finds_exactly_what_substring_search_finds(db, monkeypatch, cap, case):
+def test_search_finds_exactly_what_substring_search_finds(db, monkeypatch, cap, slack, pg_walk, limit, case):
     rows, word = case
-    monkeypatch.setattr(search, "SQLITE_CANDIDATE_CAP", cap)  # 1: every SQLite search takes the walk
+    monkeypatch.setattr(search, "SQLITE_CANDIDATE_CAP", cap)
+    monkeypatch.setattr(search, "SQLITE_SLACK", slack)
+    monkeypatch.setattr(search, "PG_WALK_ROWS", pg_walk)
     try:
         with db.begin() as conn:
             if db.is_postgres:  # take the GIN indexes (bitmap scans), not a walk of the table
@@ -75,8 +96,7 @@ def test_search_finds_exactly_what_substring_search_finds(db, monkeypatch, cap, 
             conn.execute(insert(products), [
                 {**r, "price_fen": 100, "stock": 1, "created_at": T0, "updated_at": T0} for r in rows
             ])
-            page, more = search_products(conn, word, offset=0, limit=100)
-            assert [p.code for p in page] == substring_search(rows, word) and not more
+            assert search_pages(conn, word, limit) == substring_search(rows, word)
             raise Rollback
     except Rollback:
         pass
@@ -96,7 +116,8 @@ def test_browse_pages_with_more_through_the_index(chat, db, word):
     assert "没有更多商品" in chat.send("更多")
 
 
-def test_the_index_follows_updates_and_imports(db, tmp_path):
+def test_the_index_follows_updates_and_imports(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "TIDY_AFTER_ROWS", 2)  # the import below tidies the indexes afterwards
     add_product(db, code="A1", name="内蒙古牛肉干")
     with db.begin() as conn:
         update_product(conn, "A1", {"name": "云南红茶"}, T0)
@@ -149,7 +170,70 @@ def test_migration_fills_the_indexes_of_existing_products(empty_db):
     with db.read() as conn:
         for word, codes in (("牛肉干", ["P0"]), ("牛", ["P0"]), ("茶", ["P1"]), ("jerky", ["P2"]), ("EF", ["P2"])):
             assert [p.code for p in search_products(conn, word, offset=0, limit=10)[0]] == codes
-    if db.is_sqlite:  # the rows were indexed, not found by a walk of the table
+    if db.is_sqlite:  # the rows were indexed (under their order keys), not found by a walk of the table
         with db.read() as conn:
             found = conn.execute(text("SELECT rowid FROM product_chars WHERE product_chars MATCH '\"茶\"'")).all()
-            assert found == [(2,)]
+            assert [k % search.ID_SPAN for k, in found] == [2]
+
+
+# ---- SQLite: the FTS rowid is an order key -----------------------------------------------------------
+
+CODE_CHARS = "09AZaz:@/~ -_牛\x7f"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(codes=st.lists(st.text(alphabet=CODE_CHARS, min_size=1, max_size=9), min_size=2, max_size=12, unique=True))
+def test_the_order_key_never_contradicts_code_order(sqlite_db, codes):
+    """A higher key prefix means a higher code (as SQLite compares text), and the key holds the product's id."""
+    try:
+        with sqlite_db.begin() as conn:
+            conn.execute(insert(products), [
+                {"code": c, "name": "同一个", "description": "", "category": "", "price_fen": 100, "stock": 1,
+                 "active": True, "created_at": T0, "updated_at": T0} for c in codes
+            ])
+            ids = dict(conn.execute(text("SELECT id, code FROM products")).all())
+            keys = [k for k, in conn.execute(text(
+                "SELECT rowid FROM product_trigrams WHERE product_trigrams MATCH '\"同一个\"'"))]
+            assert sorted(ids[k % search.ID_SPAN] for k in keys) == sorted(codes)
+            by_key = [(k // search.ID_SPAN, ids[k % search.ID_SPAN]) for k in keys]
+            assert all(ca < cb for pa, ca in by_key for pb, cb in by_key if pa < pb)
+            raise Rollback
+    except Rollback:
+        pass
+
+
+def test_a_page_of_codes_that_share_their_first_characters_is_sorted_by_code(db):
+    """300 products whose codes begin alike (one key prefix), inserted out of order, some inactive: 更多 pages
+    through them in code order."""
+    rows = []
+    for i in reversed(range(300)):
+        rows.append({"code": f"SKU000{i:03d}", "name": "牛肉干" if i % 3 else "红茶", "description": "",
+                     "category": "", "price_fen": 100, "stock": 1, "active": i % 7 != 0,
+                     "created_at": T0, "updated_at": T0})
+    with db.begin() as conn:
+        conn.execute(insert(products), rows)
+    with db.read() as conn:
+        for word in ("牛肉干", "牛", "sku0001", "1"):
+            assert search_pages(conn, word, 10) == substring_search(rows, word)
+
+
+def test_a_common_word_whose_products_sit_at_the_end_of_the_code_order(db):
+    rows = [{"code": f"{letter}{i:04d}", "name": "牛肉干" if letter == "Z" else "红茶", "description": "",
+             "category": "", "price_fen": 100, "stock": 1, "active": True, "created_at": T0, "updated_at": T0}
+            for letter in "ZAM" for i in range(150)]
+    with db.begin() as conn:
+        conn.execute(insert(products), rows)
+    with db.read() as conn:
+        for word in ("牛肉干", "牛肉", "牛", "z01"):
+            assert search_pages(conn, word, 10) == substring_search(rows, word)
+
+
+def test_a_word_that_spans_two_fields_is_not_found(db):
+    """The indexes see the four fields joined by spaces; a word with a space that only the joining made
+    (the end of one field, the start of the next) is not in any field, so nothing is found."""
+    add_product(db, code="A1", name="内蒙古牛肉干", category="零食", description="jerky pack")
+    with db.read() as conn:
+        for word in ("牛肉干 零", "干 零食", "a1 内", "食 jer"):
+            assert search_products(conn, word, offset=0, limit=10)[0] == []
+        for word in ("牛肉干", "jerky pack", "y p"):
+            assert [p.code for p in search_products(conn, word, offset=0, limit=10)[0]] == ["A1"]
