@@ -5,7 +5,7 @@ import difflib
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import and_, bindparam, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -114,7 +114,11 @@ def choose_point(conn: Connection, group_id: str, user_id: str, name: str, now: 
 _CHOSEN = Prepared(select(member_pickups.c.pickup_point).where(
     member_pickups.c.group_id == bindparam("group_id"), member_pickups.c.user_id == bindparam("user_id")
 ))
-_HAS_POINTS = Prepared(select(pickup_points.c.id).where(pickup_points.c.group_id == bindparam("group_id")).limit(1))
+# After every 下单/参团/+N: one statement, whether or not the group has points.
+_NEEDS_CHOICE = Prepared(select(and_(
+    exists().where(pickup_points.c.group_id == bindparam("group_id")),
+    ~exists().where(member_pickups.c.group_id == bindparam("group_id"), member_pickups.c.user_id == bindparam("user_id")),
+)))
 
 
 def chosen_point(conn: Connection, group_id: str, user_id: str) -> str | None:
@@ -123,5 +127,4 @@ def chosen_point(conn: Connection, group_id: str, user_id: str) -> str | None:
 
 def needs_choice(conn: Connection, group_id: str, user_id: str) -> bool:
     """The group has pickup points and this member has chosen none."""
-    has_points = _HAS_POINTS.first(conn, {"group_id": group_id})
-    return has_points is not None and chosen_point(conn, group_id, user_id) is None
+    return bool(_NEEDS_CHOICE.scalar(conn, {"group_id": group_id, "user_id": user_id}))
