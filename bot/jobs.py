@@ -17,7 +17,7 @@ from typing import Callable
 import httpx
 
 from bot import delivery
-from catalog import content, pushes, reminders
+from catalog import activity, content, pushes, reminders
 from catalog.groupbuys import due_groupbuys, get_groupbuy
 from handlers.announcements import remind, settle_groupbuy
 from storage.db import Database
@@ -113,6 +113,30 @@ def nudge_quiet_groups(db: Database, clock: Clock, *, quiet: tuple[int, int] | N
         except content.ContentTaken:
             log.info("content item taken concurrently; the group is looked at again next tick", extra={"group": group_id})
     return nudged
+
+
+# ---- group health: the per-day rollup ------------------------------------------------------------
+
+
+def roll_up_activity(db: Database, clock: Clock, *, tz: tzinfo) -> int:
+    """Closed local days not rolled up yet (catalog.activity), newest first, each in its own short
+    transaction, at most activity.DAYS_PER_RUN a run; returns how many this process rolled up."""
+    now = clock()
+    with db.read() as conn:
+        other_zone = activity.rolled_in_other_zones(conn, tz)
+        todo = activity.days_to_roll_up(conn, now, tz)
+    if other_zone:
+        with db.begin() as conn:
+            activity.forget_other_zones(conn, tz)
+        with db.read() as conn:
+            todo = activity.days_to_roll_up(conn, now, tz)
+    done = 0
+    for day in todo[:activity.DAYS_PER_RUN]:
+        with db.read() as conn:  # the day is closed: counted outside the writing transaction, which stays short
+            counted = activity.count_day(conn, day, tz)
+        with db.begin() as conn:
+            done += activity.roll_up_day(conn, day, tz, now, counted)
+    return done
 
 
 # ---- the outbox dispatcher ----------------------------------------------------------------------

@@ -42,6 +42,7 @@ class Scheduler:
             (jobs.remind_deadlines, {"quiet": quiet, "tz": tz}),
             (jobs.enqueue_due_pushes, {"tz": tz}),
             (jobs.nudge_quiet_groups, {"quiet": quiet, "tz": tz}),
+            (jobs.roll_up_activity, {"tz": tz}),
             (jobs.dispatch_outbox, {"secret": settings.bridge_secret, "quiet": quiet, "tz": tz,
                                     "client": self._client, "stop": self._stop}),
         ]

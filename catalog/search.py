@@ -17,10 +17,11 @@ but never changes a result:
 from __future__ import annotations
 
 import difflib
+import re
 import string
 
-from sqlalchemy import and_, bindparam, column, func, literal_column, or_, select, table, text
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import Text, and_, bindparam, column, func, literal_column, or_, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from catalog.products import _COLUMNS, CODE_RE, Product, _product, normalize_code
@@ -79,28 +80,39 @@ _PG_TEXT = func.lower(
     + products.c.category + literal_column("' '") + products.c.description
 )
 _PG_JOINED_LIKE = _PG_TEXT.like(_LIKE, escape="\\")
-_PG_GRAM = func.tuanbot_grams(_PG_TEXT).op("@>")(array([bindparam("gram")]))
-_PG_FOUND = {  # (words of 3+ characters?, holds a space?): what the index answers, then the definition
-    (long, spaced): ([_PG_JOINED_LIKE] if long else [_PG_GRAM]) + ([_MATCHES] if spaced else [])
-    for long in (False, True) for spaced in (False, True)
+_PG_GRAMS_HELD = func.tuanbot_grams(_PG_TEXT).op("@>")(bindparam("grams", type_=ARRAY(Text)))
+_PG_HOLDS_WORD = func.strpos(_PG_TEXT, bindparam("word")) > 0
+# The plans: "grams" for words of 1 or 2 characters (the GIN index on tuanbot_grams is exact for them:
+# they never hold a space, being stripped); "trigrams" for longer words with 3 letters or digits in a
+# row (pg_trgm makes its trigrams from runs of those); "pairs" for other longer words (`0%_`, `a-b`),
+# whose pg_trgm trigrams would match most products: products holding each of the word's 2-character
+# pieces, then the word itself (strpos, not LIKE, so that pg_trgm's index is not mixed in).
+_PG_FOUND = {
+    ("grams", False): [_PG_GRAMS_HELD],
+    ("trigrams", False): [_PG_JOINED_LIKE],
+    ("trigrams", True): [_PG_JOINED_LIKE, _MATCHES],
+    ("pairs", False): [_PG_HOLDS_WORD, _PG_GRAMS_HELD],
+    ("pairs", True): [_MATCHES, _PG_GRAMS_HELD],
 }
 
 
 def _pg_candidates(conditions) -> Prepared:
-    """The page among the products the GIN index finds: all of them (MATERIALIZED, so the planner
-    cannot turn it into a walk of the code order that reads every product for a word whose products
-    sit at its end), then sorted by code.
+    """The page among the products the GIN index finds: the id and code of all of them
+    (MATERIALIZED, so the planner cannot turn it into a walk of the code order that reads every
+    product for a word whose products sit at its end), sorted by code, then the page's rows.
 
     A word without a space that the joined text holds lies inside one field (they are joined by
-    spaces), so there the index's own condition is the definition: pg_trgm's LIKE (which PostgreSQL
-    rechecks on each row), or tuanbot_grams, whose pieces are exact (words of 1 or 2 characters
-    never hold a space: they are stripped). Migration 0009 tells the planner what tuanbot_grams costs
-    a row, so it reads the GIN index rather than compute it for every product."""
-    found = _ACTIVE.where(*conditions).cte("found").prefix_with("MATERIALIZED")
-    return Prepared(select(*found.c).order_by(found.c.code).offset(bindparam("offset")).limit(bindparam("limit")))
+    spaces), so there the joined text's check is the definition (pg_trgm's LIKE is rechecked by
+    PostgreSQL on each row; tuanbot_grams is exact for 1 and 2 characters). Migration 0009 tells
+    the planner what tuanbot_grams costs a row and keeps parallel workers off products."""
+    found = (select(products.c.id, products.c.code).where(products.c.active.is_(True), *conditions)
+             .cte("found").prefix_with("MATERIALIZED"))
+    page = select(*found.c).order_by(found.c.code).offset(bindparam("offset")).limit(bindparam("limit")).subquery("page")
+    return Prepared(select(*_COLUMNS).select_from(page.join(products, products.c.id == page.c.id)).order_by(page.c.code))
 
 
 _PG_INDEXED = {key: _pg_candidates(conditions) for key, conditions in _PG_FOUND.items()}
+_TRIGRAM_RUN = re.compile(r"[^\W_]{3}")  # 3 letters or digits in a row
 # The first PG_WALK_ROWS active products in code order, those that match: a word common among them fills
 # its page here (reading all its products from the GIN index would cost more); else the GIN index.
 PG_WALK_ROWS = 256
@@ -148,7 +160,12 @@ def _matching(conn: Connection, low: str, params: dict) -> list[tuple]:
         rows = _PG_WALK.all(conn, {**params, "walk": PG_WALK_ROWS})
         if len(rows) == params["limit"]:
             return rows  # the page and the row after it, all among the first products in code order
-        return _PG_INDEXED[len(low) >= 3, " " in low].all(conn, {**params, "gram": low})
+        if len(low) <= 2:
+            return _PG_INDEXED["grams", False].all(conn, {**params, "grams": [low]})
+        if _TRIGRAM_RUN.search(low):
+            return _PG_INDEXED["trigrams", " " in low].all(conn, params)
+        pairs = sorted({low[i:i + 2] for i in range(len(low) - 1)})
+        return _PG_INDEXED["pairs", " " in low].all(conn, {**params, "grams": pairs, "word": low})
     if len(low) >= 3:
         index, match = "product_trigrams", '"' + low.replace('"', '""') + '"'
     elif all(ch.isprintable() and not ch.isspace() for ch in low):

@@ -3,6 +3,10 @@
 Every figure covers the window (start, end]: a row exactly `days` old belongs to the window before,
 so consecutive windows split the timeline without overlap. Days (for "talked on 2 or more days" and
 the per-day series) are local dates in the given time zone.
+
+Talk (messages, active members, who talked) is read per local day: days of the window that the rollup
+holds (catalog/activity.py) from activity_days, the rest of the window (today, the first partial day, days
+not rolled up yet) from inbound_messages; either way the figures are the same.
 """
 from __future__ import annotations
 
@@ -11,17 +15,19 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, func, literal, select
+from sqlalchemy import and_, case, distinct, func, literal, select, union_all
 from sqlalchemy.engine import Connection
 
+from catalog import activity
+from catalog.activity import DayBits, Numbering, Talk, from_bits
 from catalog.members import names_in
-from storage.tables import deals, groupbuys, groups, inbound_messages, orders, outbox
+from storage.tables import activity_senders, deals, groupbuys, groups, inbound_messages, orders, outbox
 from storage.types import UTCDateTime
 
 MAX_DAYS = 365
 TOP_INVITERS = 10
 MIN_TALK_MESSAGES = 3  # non-command messages in the window …
-MIN_TALK_DAYS = 2  # … on at least this many local days (_contributors relies on it being 2)
+MIN_TALK_DAYS = 2  # … on at least this many local days (catalog.activity.Talk counts to exactly these two)
 # Why someone counts as a contributor, in the order they are listed.
 REASONS = ("invited", "groupbuy", "deal", "talked")
 
@@ -115,10 +121,6 @@ class Member:
 
 # ---- the filters every figure is built from (shared by the totals and the per-day series) ----------
 
-def _texts(w: Window):
-    return and_(_im.c.kind == "text", w.holds(_im.c.received_at))
-
-
 def _joins(w: Window):
     return and_(_im.c.kind == "event", _im.c.event == "member_joined", w.holds(_im.c.received_at))
 
@@ -127,11 +129,12 @@ def _live_orders(w: Window):
     return and_(orders.c.status != "cancelled", w.holds(orders.c.created_at))
 
 
-def _only(col, group_ids: list[str] | None):
-    """These groups; None: every known group. Naming the groups (a subquery, not a parameter per group)
-    lets both databases read each group's slice of the window from a (group_id, …, time) index instead
-    of scanning the whole history."""
-    return col.in_(group_ids) if group_ids is not None else col.in_(select(groups.c.group_id))
+def _groups(conn: Connection, group_ids: list[str] | None):
+    """A filter on a group_id column: these groups; None: every known group (activity.known_groups: one
+    subquery, not a parameter per group)."""
+    if group_ids is not None:
+        return lambda col: col.in_(group_ids)
+    return activity.known_groups(conn)
 
 
 # ---- per-group figures -----------------------------------------------------------------------
@@ -157,26 +160,22 @@ def stats_by_group(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[st
     def of(gid: str) -> GroupStats:
         return out.setdefault(gid, GroupStats(gid))
 
-    for gid, n, senders in conn.execute(
-        select(_im.c.group_id, func.count(), func.count(distinct(_im.c.sender_id)))
-        .where(_only(_im.c.group_id, group_ids), _texts(w))
-        .group_by(_im.c.group_id)
-    ):
-        of(gid).messages, of(gid).active_members = n, senders
+    only = _groups(conn, group_ids)
 
-    for gid, n in conn.execute(
-        select(_im.c.group_id, func.count()).where(_only(_im.c.group_id, group_ids), _joins(w)).group_by(_im.c.group_id)
-    ):
+    talks, talked = _talk(conn, w, tz, only)
+    for gid, talk in talks.items():
+        of(gid).messages, of(gid).active_members = talk.texts, talk.senders.bit_count()
+
+    joins, invited = _joins_in(conn, w, only)
+    for gid, n in joins.items():
         of(gid).new_members = n
-
-    invited = _invited_in(conn, w, group_ids)
     for gid, counts in invited.items():
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_INVITERS]
         of(gid).top_inviters = [{"user_id": u, "invited": n} for u, n in top]
 
     per_buyer = (
         select(orders.c.group_id, orders.c.user_id, func.count().label("n"), func.sum(orders.c.total_fen).label("fen"))
-        .where(_only(orders.c.group_id, group_ids), _live_orders(w))
+        .where(only(orders.c.group_id), _live_orders(w))
         .group_by(orders.c.group_id, orders.c.user_id)
         .subquery()
     )
@@ -194,19 +193,19 @@ def stats_by_group(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[st
 
     for gid, n in conn.execute(
         select(groupbuys.c.group_id, func.count())
-        .where(_only(groupbuys.c.group_id, group_ids), groupbuys.c.status == "succeeded", w.holds(groupbuys.c.settled_at))
+        .where(only(groupbuys.c.group_id), groupbuys.c.status == "succeeded", w.holds(groupbuys.c.settled_at))
         .group_by(groupbuys.c.group_id)
     ):
         of(gid).groupbuys_succeeded = n
 
     for gid, n in conn.execute(
         select(outbox.c.group_id, func.count())
-        .where(_only(outbox.c.group_id, group_ids), outbox.c.status == "sent", w.holds(outbox.c.sent_at))
+        .where(only(outbox.c.group_id), outbox.c.status == "sent", w.holds(outbox.c.sent_at))
         .group_by(outbox.c.group_id)
     ):
         of(gid).pushes_sent = n
 
-    for gid, people in _contributors(conn, w, tz, group_ids, invited).items():
+    for gid, people in _contributors(conn, w, only, invited, talked).items():
         of(gid).contributors = people
     _name_people(conn, out)
     return out
@@ -220,20 +219,23 @@ def _name_people(conn: Connection, out: dict[str, GroupStats]) -> None:
         p["name"] = names[(gid, p["user_id"])]
 
 
-def _invited_in(conn: Connection, w: Window, group_ids: list[str] | None) -> dict[str, dict[str, int]]:
-    """{group: {inviter: distinct members who joined on their invitation in the window}}."""
-    out: dict[str, dict[str, int]] = {}
-    for gid, inviter, n in conn.execute(
-        select(_im.c.group_id, _im.c.inviter_id, func.count(distinct(_im.c.sender_id)))
-        .where(_only(_im.c.group_id, group_ids), _joins(w), _im.c.inviter_id.is_not(None), _im.c.inviter_id != "")
-        .group_by(_im.c.group_id, _im.c.inviter_id)
-    ):
-        out.setdefault(gid, {})[inviter] = n
-    return out
+def _joins_in(conn: Connection, w: Window, only) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """{group: member_joined events in the window} and {group: {inviter: distinct members who joined on
+    their invitation in the window}}, from one read of the window's events."""
+    joins: dict[str, int] = {}
+    by_inviter: dict[str, dict[str, set[str]]] = {}
+    for gid, member, inviter in conn.execute(
+        select(_im.c.group_id, _im.c.sender_id, _im.c.inviter_id).where(only(_im.c.group_id), _joins(w))
+    ).all():
+        joins[gid] = joins.get(gid, 0) + 1
+        if inviter:
+            by_inviter.setdefault(gid, {}).setdefault(inviter, set()).add(member)
+    invited = {gid: {inviter: len(people) for inviter, people in counts.items()} for gid, counts in by_inviter.items()}
+    return joins, invited
 
 
-def _contributors(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[str] | None,
-                  invited: dict[str, dict[str, int]]) -> dict[str, list[dict[str, Any]]]:
+def _contributors(conn: Connection, w: Window, only, invited: dict[str, dict[str, int]],
+                  talked: dict[str, list[str]]) -> dict[str, list[dict[str, Any]]]:
     """Who invited someone, opened a group buy or a deal, or talked (3+ non-command messages on 2+ local days)."""
     reasons: dict[str, dict[str, set[str]]] = {}
 
@@ -246,20 +248,12 @@ def _contributors(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[str
     for table, why in ((groupbuys, "groupbuy"), (deals, "deal")):
         for gid, user in conn.execute(
             select(table.c.group_id, table.c.created_by).distinct()
-            .where(_only(table.c.group_id, group_ids), w.holds(table.c.created_at))
+            .where(only(table.c.group_id), w.holds(table.c.created_at))
         ):
             add(gid, user, why)
-    # Local days only grow with time, so "on 2 or more days" is "first and last on different days":
-    # the day is worked out twice per sender, not once per message.
-    first_day, _ = _local_day(func.min(_im.c.received_at), w, tz)
-    last_day, _ = _local_day(func.max(_im.c.received_at), w, tz)
-    for gid, user in conn.execute(
-        select(_im.c.group_id, _im.c.sender_id)
-        .where(_only(_im.c.group_id, group_ids), _texts(w), _im.c.is_command.is_(False))
-        .group_by(_im.c.group_id, _im.c.sender_id)
-        .having(and_(func.count() >= MIN_TALK_MESSAGES, first_day != last_day))
-    ):
-        add(gid, user, "talked")
+    for gid, users in talked.items():
+        for user in users:
+            add(gid, user, "talked")
 
     out: dict[str, list[dict[str, Any]]] = {}
     for gid, people in reasons.items():
@@ -269,10 +263,113 @@ def _contributors(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[str
     return out
 
 
+# ---- talk: rolled-up days and the rest of the window read raw -----------------------------------------
+
+@dataclass(frozen=True)
+class _Split:
+    dates: list[date]  # the window's local dates, oldest first
+    rolled: frozenset[date]  # those read from the rollup: whole days inside the window, rolled up
+    pieces: list[tuple[datetime, bool, datetime, bool]]  # the rest: (from, inclusive?, to, inclusive?)
+
+    def piece(self, col, p):
+        lo, lo_in, hi, hi_in = p
+        return and_(col >= lo if lo_in else col > lo, col <= hi if hi_in else col < hi)
+
+
+def _split(conn: Connection, w: Window, tz: ZoneInfo) -> _Split:
+    first, last = w.start.astimezone(tz).date(), w.end.astimezone(tz).date()
+    dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    whole = [d for d in dates
+             if activity.midnight(d, tz) > w.start and activity.midnight(d + timedelta(days=1), tz) <= w.end]
+    rolled = activity.rolled_up(conn, whole, tz)
+    pieces = []
+    lo, lo_in = w.start, False
+    for d in dates:
+        if d not in rolled:
+            continue
+        start = activity.midnight(d, tz)
+        if start > lo:
+            pieces.append((lo, lo_in, start, False))
+        lo, lo_in = activity.midnight(d + timedelta(days=1), tz), True
+    pieces.append((lo, lo_in, w.end, True))
+    return _Split(dates, frozenset(rolled), pieces)
+
+
+def _raw_texts(split: _Split, w: Window, tz: ZoneInfo, group_filter):
+    """The window's texts outside the rolled-up days, with the index of their local day: one indexed range
+    per piece, and a piece within one day (today, the window's first day) has its day as a constant."""
+    parts = []
+    for p in split.pieces:
+        lo, lo_in, hi, hi_in = p
+        first = (lo.astimezone(tz).date() - split.dates[0]).days
+        last = ((hi if hi_in else hi - timedelta(microseconds=1)).astimezone(tz).date() - split.dates[0]).days
+        day, _ = _local_day(_im.c.received_at, w, tz, (first, last))
+        parts.append(
+            select(_im.c.group_id, _im.c.sender_id, day.label("day"), _im.c.is_command)
+            .where(group_filter(_im.c.group_id), _im.c.kind == "text", split.piece(_im.c.received_at, p))
+        )
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+
+
+def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, Talk], dict[str, list[str]]]:
+    """Per group with any text in the window (`only`: a filter of _groups): its Talk; and who talked (by id)."""
+    split = _split(conn, w, tz)
+
+    talks: dict[str, Talk] = {}
+    floor: dict[str, int] = {}  # per group: the first bit no bitmap read here uses
+    for gid, day, texts, senders, t1, t2, t3 in activity.day_rows(conn, split.rolled, only):
+        if day in split.rolled:
+            seen = from_bits(senders)
+            talks.setdefault(gid, Talk()).add(texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
+            floor[gid] = max(floor.get(gid, 0), seen.bit_length())
+    numbering = Numbering()
+    raw = _raw_texts(split, w, tz, only)
+    per_day = (
+        select(raw.c.group_id, raw.c.sender_id, raw.c.day, func.count().label("n"),
+               func.sum(case((raw.c.is_command.is_(False), 1), else_=0)).label("talk"))
+        .group_by(raw.c.group_id, raw.c.sender_id, raw.c.day)
+        .subquery()
+    )
+    s = activity_senders
+    rows = conn.execute(
+        select(raw.c.group_id, raw.c.sender_id, raw.c.day, raw.c.is_command, s.c.bit)
+        .select_from(raw.outerjoin(s, and_(s.c.group_id == raw.c.group_id, s.c.sender_id == raw.c.sender_id)))
+    ).all()
+    counted: dict[tuple[str, str, int], list] = {}  # (group, sender, day): [texts, non-command texts, bit]
+    for gid, sender, i, command, bit in rows:
+        c = counted.get((gid, sender, i))
+        if c is None:
+            counted[(gid, sender, i)] = [1, 0 if command else 1, bit]
+            if bit is not None and bit >= floor.get(gid, 0):
+                floor[gid] = bit + 1
+        else:
+            c[0] += 1
+            if not command:
+                c[1] += 1
+    temporary: dict[tuple[str, str], int] = {}
+    days: dict[tuple[str, int], DayBits] = {}
+    for (gid, sender, i), (n, talk, bit) in counted.items():
+        if bit is None:
+            bit = temporary.get((gid, sender))
+            if bit is None:
+                bit = temporary[(gid, sender)] = numbering.temporary(gid, sender, floor.get(gid, 0))
+        else:
+            numbering.reverse[(gid, bit)] = sender  # spares looking up whoever talked today
+        d = days.get((gid, i))
+        if d is None:
+            d = days[(gid, i)] = DayBits()
+        d.sender(bit, n, talk)
+    for (gid, _), bits in days.items():
+        bits.into(talks.setdefault(gid, Talk()))
+    talked = activity.sender_ids(conn, {gid: t.talked for gid, t in talks.items() if t.talked}, numbering)
+    return talks, talked
+
+
 # ---- per local day ---------------------------------------------------------------------------------
 
-def _local_day(col, w: Window, tz: ZoneInfo):
+def _local_day(col, w: Window, tz: ZoneInfo, within: tuple[int, int] | None = None):
     """A SQL expression giving each timestamp in the window the index of its local date, and those dates.
+    `within`: the timestamps are known to fall on days first..last (indexes): only those are told apart.
 
     Local midnights are worked out here (zoneinfo knows every offset and DST change) and compared
     in SQL as UTC instants, which works the same on SQLite and PostgreSQL.
@@ -289,7 +386,7 @@ def _local_day(col, w: Window, tz: ZoneInfo):
         mid = (lo + hi) // 2
         return case((col < ends[mid], index(lo, mid)), else_=index(mid + 1, hi))
 
-    return index(0, len(dates) - 1), dates
+    return index(*(within or (0, len(dates) - 1))), dates
 
 
 def daily_series(conn: Connection, group_id: str, w: Window, tz: ZoneInfo) -> list[DayPoint]:
@@ -297,15 +394,23 @@ def daily_series(conn: Connection, group_id: str, w: Window, tz: ZoneInfo) -> li
 
     Built from the same filters as `group_stats`, so the days add up to its `messages` and `orders`.
     """
-    day, dates = _local_day(_im.c.received_at, w, tz)
+    split = _split(conn, w, tz)
+    dates = split.dates
+    index = {d: i for i, d in enumerate(dates)}
+
+    def this_group(col):
+        return col == group_id
+
     talk = {
-        i: (n, senders)
-        for i, n, senders in conn.execute(
-            select(day, func.count(), func.count(distinct(_im.c.sender_id)))
-            .where(_im.c.group_id == group_id, _texts(w))
-            .group_by(day)
-        )
+        index[day]: (texts, from_bits(senders).bit_count())
+        for _, day, texts, senders, *_ in activity.day_rows(conn, split.rolled, this_group)
+        if day in split.rolled
     }
+    raw = _raw_texts(split, w, tz, this_group)
+    for i, n, senders in conn.execute(
+        select(raw.c.day, func.count(), func.count(distinct(raw.c.sender_id))).group_by(raw.c.day)
+    ):
+        talk[i] = (n, senders)
     order_day, _ = _local_day(orders.c.created_at, w, tz)
     bought = {
         i: (n, int(gmv or 0))

@@ -7,9 +7,11 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -147,6 +149,43 @@ Index(
     inbound_messages.c.received_at,
     inbound_messages.c.sender_id,
     inbound_messages.c.is_command,
+)
+
+# ---- the per-day rollup of group talk (catalog/activity.py) --------------------------------------
+
+# Each closed local day's texts per group (days in the stats time zone, rolled up once, never changed).
+# A sender is a bit of the group's numbering (activity_senders); each bitmap is little-endian bytes.
+activity_days = Table(
+    "activity_days",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("texts", Integer, nullable=False),  # texts that day, commands included
+    Column("senders", LargeBinary, nullable=False),  # who sent any text
+    Column("talk1", LargeBinary, nullable=False),  # who sent 1 or more non-command texts
+    Column("talk2", LargeBinary, nullable=False),  # … 2 or more
+    Column("talk3", LargeBinary, nullable=False),  # … 3 or more
+    sqlite_with_rowid=False,  # on SQLite the rows live in the primary key's tree: one lookup, not two
+)
+
+# A group's senders numbered 0, 1, 2 … in the order the rollup first met them.
+activity_senders = Table(
+    "activity_senders",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("sender_id", String(128), primary_key=True),
+    Column("bit", Integer, nullable=False),
+    UniqueConstraint("group_id", "bit", name="uq_activity_senders_group_bit"),
+    sqlite_with_rowid=False,
+)
+
+# The days rolled up, each once for every group, in the time zone named (another zone's days are redone).
+activity_rollups = Table(
+    "activity_rollups",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("tz", String(64), nullable=False),
+    Column("rolled_at", UTCDateTime, nullable=False),
 )
 
 # Where a sender's last 商品/browse left off, so 更多/more works on any server process.

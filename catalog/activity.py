@@ -1,0 +1,308 @@
+"""The per-day rollup of group talk: each closed local day's texts per group, as a count and sender bitmaps.
+
+A local day (in the stats time zone) is closed once it is over plus GRACE, the time a message stamped just
+before midnight may still take to commit. Nothing writes a text dated in the past (the dispatcher stamps
+each with its own clock as it records it), so a closed day never changes: it is rolled up once, for every
+group at once, by the scheduler's job (roll_up_closed_days), and never looked at again. Reads never write:
+catalog.stats reads the days of a window that are rolled up from activity_days and every other part of the
+window (today, the window's first partial day, days not rolled up yet) from inbound_messages, so a figure
+is the same whatever has been rolled up.
+
+Per (group, day) the rollup keeps the texts' count and four bitmaps over the group's sender numbering
+(activity_senders): who sent any text, and who sent 1, 2, 3 or more non-command texts. Those are enough for
+every talk figure over any set of days: distinct senders (OR), and "3 or more non-command texts on 2 or
+more days" (a counter saturating at 3, kept as bitmaps, see Talk.add) — exactly, with no per-sender rows.
+The messages themselves and their per-message path are untouched: the rollup costs no statement a message.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from sqlalchemy import and_, any_, case, delete, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from storage.tables import activity_days, activity_rollups, activity_senders, groups, inbound_messages
+
+GRACE = timedelta(minutes=10)  # a day closes this long after its last midnight
+HORIZON_DAYS = 400  # days further back are never rolled up (windows are at most 365 days, and the one before)
+DAYS_PER_RUN = 31  # days one run of the job rolls up at most (each in its own short transaction)
+_PG_LOCK = 0x7475_616E_0015  # pg_advisory_xact_lock key: one rollup at a time across processes
+
+_im = inbound_messages
+
+
+def zone_name(tz: tzinfo) -> str:
+    return getattr(tz, "key", None) or str(tz)
+
+
+def midnight(day: date, tz: tzinfo) -> datetime:
+    """The instant the local day begins."""
+    return datetime.combine(day, time(), tz)
+
+
+def last_closed_day(now: datetime, tz: tzinfo) -> date:
+    """The latest local day that is over, GRACE included."""
+    today = now.astimezone(tz).date()
+    yesterday = today - timedelta(days=1)
+    return yesterday if now >= midnight(today, tz) + GRACE else yesterday - timedelta(days=1)
+
+
+# ---- bitmaps -----------------------------------------------------------------------------------
+
+def to_bits(n: int) -> bytes:
+    return n.to_bytes((n.bit_length() + 7) // 8, "little")
+
+
+def from_bits(b: bytes | memoryview | None) -> int:
+    return int.from_bytes(b, "little") if b else 0
+
+
+def bits_of(n: int) -> Iterable[int]:
+    i = 0
+    while n:
+        if n & 1:
+            yield i
+        n >>= 1
+        i += 1
+
+
+@dataclass
+class Talk:
+    """One group's talk over some days, added a day at a time (each day once)."""
+    texts: int = 0
+    senders: int = 0  # any text
+    s1: int = 0  # 1+ non-command texts so far
+    s2: int = 0  # 2+
+    s3: int = 0  # 3+
+    days2: int = 0  # non-command texts on 2+ days so far
+
+    def add(self, texts: int, senders: int, t1: int, t2: int, t3: int) -> None:
+        """A day's texts and bitmaps: t1/t2/t3, who sent 1/2/3+ non-command texts that day."""
+        self.texts += texts
+        self.senders |= senders
+        self.days2 |= self.s1 & t1
+        self.s3 |= t3 | (self.s2 & t1) | (self.s1 & t2)
+        self.s2 |= t2 | (self.s1 & t1)
+        self.s1 |= t1
+
+    @property
+    def talked(self) -> int:
+        """3 or more non-command texts in all, on 2 or more days."""
+        return self.s3 & self.days2
+
+
+@dataclass
+class DayBits:
+    """One (group, day) being built from per-sender counts."""
+    texts: int = 0
+    senders: int = 0
+    t1: int = 0
+    t2: int = 0
+    t3: int = 0
+
+    def sender(self, bit: int, texts: int, talk: int) -> None:
+        b = 1 << bit
+        self.texts += texts
+        self.senders |= b
+        if talk:
+            self.t1 |= b
+            if talk >= 2:
+                self.t2 |= b
+                if talk >= 3:
+                    self.t3 |= b
+
+    def into(self, talk: Talk) -> None:
+        talk.add(self.texts, self.senders, self.t1, self.t2, self.t3)
+
+
+@dataclass
+class Numbering:
+    """Senders' bits per group: the rollup's, plus bits of this read's own for senders it has not met yet."""
+    reverse: dict[tuple[str, int], str] = field(default_factory=dict)  # bits whose sender is known here
+    next_free: dict[str, int] = field(default_factory=dict)
+
+    def temporary(self, group_id: str, sender_id: str, floor: int) -> int:
+        bit = max(self.next_free.get(group_id, 0), floor)
+        self.next_free[group_id] = bit + 1
+        self.reverse[(group_id, bit)] = sender_id
+        return bit
+
+
+# Senders by (group, bit): the pairs go as one JSON parameter, each looked up in the (group_id, bit) index
+# (one statement whatever their number, compiled once, where a list of 2 × n parameters was not).
+_BY_BIT = {
+    "sqlite": text(
+        "SELECT s.group_id, s.sender_id FROM json_each(:wanted) AS j JOIN activity_senders AS s"
+        " ON s.group_id = json_extract(j.value, '$[0]') AND s.bit = json_extract(j.value, '$[1]')"
+    ),
+    "postgresql": text(
+        "SELECT s.group_id, s.sender_id FROM jsonb_array_elements(CAST(:wanted AS jsonb)) AS j(value)"
+        " JOIN activity_senders AS s ON s.group_id = j.value->>0 AND s.bit = (j.value->>1)::int"
+    ),
+}
+
+
+_BY_SENDER = {
+    "sqlite": text(
+        "SELECT s.group_id, s.sender_id, s.bit FROM json_each(:wanted) AS j JOIN activity_senders AS s"
+        " ON s.group_id = json_extract(j.value, '$[0]') AND s.sender_id = json_extract(j.value, '$[1]')"
+    ),
+    "postgresql": text(
+        "SELECT s.group_id, s.sender_id, s.bit FROM jsonb_array_elements(CAST(:wanted AS jsonb)) AS j(value)"
+        " JOIN activity_senders AS s ON s.group_id = j.value->>0 AND s.sender_id = j.value->>1"
+    ),
+}
+
+
+def sender_ids(conn: Connection, wanted: dict[str, int], numbering: Numbering) -> dict[str, list[str]]:
+    """{group: sender ids} for a bitmap per group."""
+    out: dict[str, list[str]] = {}
+    real: list[tuple[str, int]] = []
+    for gid, bitmap in wanted.items():
+        for bit in bits_of(bitmap):
+            sender = numbering.reverse.get((gid, bit))
+            if sender is not None:
+                out.setdefault(gid, []).append(sender)
+            else:
+                real.append((gid, bit))
+    if real:
+        for gid, sender in conn.execute(_BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}):
+            out.setdefault(gid, []).append(sender)
+    return out
+
+
+# ---- which days of a window are rolled up -----------------------------------------------------
+
+def rolled_up(conn: Connection, days: list[date], tz: tzinfo) -> set[date]:
+    if not days:
+        return set()
+    return set(conn.execute(
+        select(activity_rollups.c.day).where(
+            activity_rollups.c.day >= min(days), activity_rollups.c.day <= max(days),
+            activity_rollups.c.tz == zone_name(tz),
+        )
+    ).scalars())
+
+
+def day_rows(conn: Connection, days: Iterable[date], group_filter):
+    """(group_id, day, texts, senders, talk1, talk2, talk3) of the given rolled-up days."""
+    days = sorted(days)
+    if not days:
+        return []
+    return conn.execute(
+        select(activity_days.c.group_id, activity_days.c.day, activity_days.c.texts, activity_days.c.senders,
+               activity_days.c.talk1, activity_days.c.talk2, activity_days.c.talk3)
+        .where(group_filter(activity_days.c.group_id), activity_days.c.day >= days[0], activity_days.c.day <= days[-1])
+    ).all()
+
+
+# ---- rolling up ------------------------------------------------------------------------------------
+
+def _insert(conn: Connection, table):
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def known_groups(conn: Connection):
+    """A filter on a group_id column: every known group. As a subquery, so both databases read each group's
+    slice of a time range from a (group_id, …, time) index instead of scanning the whole history;
+    PostgreSQL is given it as an array (`= ANY(ARRAY(SELECT …))`): its planner would join `IN (SELECT …)`
+    by scanning the table."""
+    known = select(groups.c.group_id)
+    if conn.dialect.name == "postgresql":
+        return lambda col: col == any_(func.array(known.scalar_subquery()))
+    return lambda col: col.in_(known)
+
+
+def count_day(conn: Connection, day: date, tz: tzinfo) -> list[tuple[str, str, int, int, int | None]]:
+    """(group, sender, texts, non-command texts, the sender's bit or None) for one local day of every known
+    group. Read before the day is claimed, outside the writing transaction: a closed day does not change."""
+    lo, hi = midnight(day, tz), midnight(day + timedelta(days=1), tz)
+    only = known_groups(conn)
+    per_sender = (
+        select(_im.c.group_id, _im.c.sender_id, func.count().label("n"),
+               func.sum(case((_im.c.is_command.is_(False), 1), else_=0)).label("talk"))
+        .where(only(_im.c.group_id), _im.c.kind == "text", _im.c.received_at >= lo, _im.c.received_at < hi)
+        .group_by(_im.c.group_id, _im.c.sender_id)
+        .subquery()
+    )
+    s = activity_senders
+    return [tuple(r) for r in conn.execute(
+        select(per_sender.c.group_id, per_sender.c.sender_id, per_sender.c.n, per_sender.c.talk, s.c.bit)
+        .select_from(per_sender.outerjoin(
+            s, and_(s.c.group_id == per_sender.c.group_id, s.c.sender_id == per_sender.c.sender_id)))
+    )]
+
+
+def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime, counted: list | None = None) -> bool:
+    """Roll up one closed local day for every known group, in the caller's (writing) transaction, from
+    `counted` (count_day's rows, read before; read here when None). False, having written nothing, when
+    it was rolled up already (by this process or another: one at a time, through PostgreSQL's advisory
+    lock or SQLite's single writer, and the day's row is inserted only if absent)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+    claimed = conn.execute(
+        _insert(conn, activity_rollups).values(day=day, tz=zone_name(tz), rolled_at=now)
+        .on_conflict_do_nothing(index_elements=["day"]).returning(activity_rollups.c.day)
+    ).first()
+    if claimed is None:
+        return False
+    if counted is None:
+        counted = count_day(conn, day, tz)
+    s = activity_senders
+    # Bits never change once given, so only senders without one when counted are looked at again:
+    # another process may have numbered them since (rolling up another day).
+    unknown = [(gid, sender) for gid, sender, _, _, bit in counted if bit is None]
+    known: dict[tuple[str, str], int] = {}
+    if unknown:
+        known = {(gid, sender): bit for gid, sender, bit in conn.execute(
+            _BY_SENDER[conn.dialect.name], {"wanted": json.dumps(unknown)})}
+    new_groups = sorted({gid for gid, sender in unknown if (gid, sender) not in known})
+    next_bit: dict[str, int] = {}
+    for i in range(0, len(new_groups), 500):
+        next_bit.update((gid, top + 1) for gid, top in conn.execute(
+            select(s.c.group_id, func.max(s.c.bit)).where(s.c.group_id.in_(new_groups[i:i + 500])).group_by(s.c.group_id)
+        ))
+    numbered: list[dict] = []
+    built: dict[str, DayBits] = {}
+    for gid, sender, n, talk, bit in counted:
+        if bit is None:
+            bit = known.get((gid, sender))
+        if bit is None:
+            bit = next_bit.get(gid, 0)
+            next_bit[gid] = bit + 1
+            numbered.append({"group_id": gid, "sender_id": sender, "bit": bit})
+        built.setdefault(gid, DayBits()).sender(bit, n, talk)
+    if numbered:
+        conn.execute(s.insert(), numbered)
+    if built:
+        conn.execute(activity_days.insert(), [
+            {"group_id": gid, "day": day, "texts": d.texts, "senders": to_bits(d.senders),
+             "talk1": to_bits(d.t1), "talk2": to_bits(d.t2), "talk3": to_bits(d.t3)}
+            for gid, d in built.items()
+        ])
+    return True
+
+
+def days_to_roll_up(conn: Connection, now: datetime, tz: tzinfo) -> list[date]:
+    """Closed days within the horizon not rolled up in this time zone, newest first."""
+    last = last_closed_day(now, tz)
+    first = last - timedelta(days=HORIZON_DAYS - 1)
+    done = rolled_up(conn, [first, last], tz)
+    return [last - timedelta(days=i) for i in range(HORIZON_DAYS) if last - timedelta(days=i) not in done]
+
+
+def rolled_in_other_zones(conn: Connection, tz: tzinfo) -> bool:
+    return conn.execute(
+        select(activity_rollups.c.day).where(activity_rollups.c.tz != zone_name(tz)).limit(1)
+    ).first() is not None
+
+
+def forget_other_zones(conn: Connection, tz: tzinfo) -> None:
+    """Days rolled up in another time zone (TUANBOT_TIMEZONE changed) are dropped, to be rolled up again."""
+    other = select(activity_rollups.c.day).where(activity_rollups.c.tz != zone_name(tz))
+    conn.execute(delete(activity_days).where(activity_days.c.day.in_(other)))
+    conn.execute(delete(activity_rollups).where(activity_rollups.c.tz != zone_name(tz)))

@@ -1,0 +1,248 @@
+"""The per-day rollup of group talk (catalog/activity.py): figures over rolled-up days are exactly the figures
+read from the messages, across local midnights, with any mix of rolled and unrolled days, when two
+processes roll up at once, after a time zone change, and on a database migrated with history."""
+import random
+import threading
+from collections import defaultdict
+from datetime import datetime, time, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from bot import jobs
+from catalog import activity
+from catalog.groups import put_group
+from catalog.stats import Window, daily_series, group_stats, stats_by_group
+from helpers import SHANGHAI, T0
+from storage.migrate import upgrade
+from storage.tables import activity_days, activity_rollups, inbound_messages
+
+NOW = datetime(2026, 12, 8, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+GROUPS = ["g1", "g2", "g3"]
+
+
+def local_midnight(days_ago: int) -> datetime:
+    today = NOW.astimezone(SHANGHAI).date()
+    return datetime.combine(today - timedelta(days=days_ago), time(), SHANGHAI)
+
+
+def history(seed: int = 15, n: int = 900) -> list[dict]:
+    """Texts (a fifth of them commands) and member_joined events over the 12 days before NOW, many of them
+    right at local midnights (the instant itself and a microsecond before), from a few senders per group."""
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(n):
+        if i % 3 == 0:
+            edge = local_midnight(rnd.randrange(0, 12))
+            when = edge - timedelta(microseconds=rnd.choice([0, 1]))
+        else:
+            when = NOW - timedelta(seconds=rnd.randrange(12 * 86400))
+        joined = rnd.random() < 0.05
+        rows.append({
+            "channel": "bridge", "msg_id": f"m{i}", "group_id": rnd.choice(GROUPS),
+            "sender_id": f"u{rnd.randrange(12)}", "kind": "event" if joined else "text",
+            "event": "member_joined" if joined else None, "inviter_id": f"u{rnd.randrange(4)}" if joined else None,
+            "is_command": (not joined) and rnd.random() < 0.2, "command": None, "received_at": when, "reply": None,
+        })
+    return rows
+
+
+def fill(db, rows) -> None:
+    with db.begin() as conn:
+        for gid in GROUPS:
+            put_group(conn, gid, {"name": gid}, T0)
+        conn.execute(insert(inbound_messages), rows)
+
+
+WINDOWS = [
+    Window.last(NOW, 1), Window.last(NOW, 3), Window.last(NOW, 7), Window.last(NOW, 10),
+    Window.last(NOW, 7).before(),
+    Window(local_midnight(9), local_midnight(2)),  # edges exactly at local midnights
+    Window(local_midnight(6) - timedelta(microseconds=1), local_midnight(3) + timedelta(microseconds=1)),
+    Window.last(NOW - timedelta(days=2, hours=5), 4),
+]
+
+
+def figures(db) -> list:
+    out = []
+    with db.read() as conn:
+        for w in WINDOWS:
+            out.append({gid: s.to_json() for gid, s in sorted(stats_by_group(conn, w, SHANGHAI, None).items())})
+            for gid in GROUPS:
+                out.append(group_stats(conn, gid, w, SHANGHAI).to_json())
+                out.append(daily_series(conn, gid, w, SHANGHAI))
+    return out
+
+
+def expected_talk(rows, w: Window) -> dict[str, tuple[int, int, list[str]]]:
+    """{group: (messages, active members, who talked)} worked out here from the rows themselves."""
+    texts = [r for r in rows if r["kind"] == "text" and w.start < r["received_at"] <= w.end]
+    out = {}
+    for gid in GROUPS:
+        mine = [r for r in texts if r["group_id"] == gid]
+        talk = defaultdict(list)
+        for r in mine:
+            if not r["is_command"]:
+                talk[r["sender_id"]].append(r["received_at"].astimezone(SHANGHAI).date())
+        talked = sorted(u for u, days in talk.items() if len(days) >= 3 and len(set(days)) >= 2)
+        out[gid] = (len(mine), len({r["sender_id"] for r in mine}), talked)
+    return out
+
+
+def got_talk(db, w: Window) -> dict[str, tuple[int, int, list[str]]]:
+    with db.read() as conn:
+        stats = stats_by_group(conn, w, SHANGHAI, GROUPS)
+    return {
+        gid: (s.messages, s.active_members, sorted(c["user_id"] for c in s.contributors if "talked" in c["reasons"]))
+        for gid, s in stats.items()
+    }
+
+
+def rolled_days(db) -> int:
+    with db.read() as conn:
+        return conn.execute(select(func.count()).select_from(activity_rollups)).scalar_one()
+
+
+def test_the_rollup_gives_exactly_the_figures_of_the_messages_across_midnights(db):
+    rows = history()
+    fill(db, rows)
+    raw = figures(db)
+    for w in WINDOWS:
+        assert got_talk(db, w) == expected_talk(rows, w)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    assert rolled_days(db) == activity.HORIZON_DAYS
+    with db.read() as conn:
+        days_with_rows = conn.execute(select(func.count(func.distinct(activity_days.c.day)))).scalar_one()
+    assert days_with_rows == 12  # the 12 closed days with texts; today is never rolled up
+    assert figures(db) == raw
+    for w in WINDOWS:
+        assert got_talk(db, w) == expected_talk(rows, w)
+
+
+def test_any_mix_of_rolled_and_unrolled_days_gives_the_same_figures(db):
+    rows = history(seed=7)
+    fill(db, rows)
+    raw = figures(db)
+    for days_ago in (2, 3, 5, 8):  # holes between rolled days
+        with db.begin() as conn:
+            assert activity.roll_up_day(conn, NOW.astimezone(SHANGHAI).date() - timedelta(days=days_ago), SHANGHAI, NOW)
+    assert figures(db) == raw
+    # a day already rolled up is not rolled up again
+    with db.begin() as conn:
+        assert not activity.roll_up_day(conn, NOW.astimezone(SHANGHAI).date() - timedelta(days=2), SHANGHAI, NOW)
+
+
+def test_new_senders_after_a_rolled_day_get_bits_of_their_own(db):
+    """Senders first seen today (not numbered yet) and senders numbered on a rolled day mix in one window."""
+    rows = history(seed=3, n=300)
+    rows += [
+        {**rows[0], "msg_id": f"new{i}", "group_id": "g1", "sender_id": f"newcomer{i % 3}", "kind": "text",
+         "event": None, "inviter_id": None, "is_command": False, "received_at": NOW - timedelta(hours=1, minutes=i)}
+        for i in range(9)
+    ]
+    fill(db, rows)
+    raw = figures(db)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    assert figures(db) == raw
+    w = Window.last(NOW, 7)
+    assert got_talk(db, w) == expected_talk(rows, w)
+
+
+def test_a_day_is_closed_only_once_it_is_over_plus_the_grace(db):
+    today = local_midnight(0)
+    assert activity.last_closed_day(today + activity.GRACE - timedelta(microseconds=1), SHANGHAI) == (
+        today.date() - timedelta(days=2))
+    assert activity.last_closed_day(today + activity.GRACE, SHANGHAI) == today.date() - timedelta(days=1)
+    fill(db, history(n=200))
+    jobs.roll_up_activity(db, lambda: today + timedelta(minutes=1), tz=SHANGHAI)
+    with db.read() as conn:
+        newest = conn.execute(select(func.max(activity_rollups.c.day))).scalar_one()
+    assert newest == today.date() - timedelta(days=2)  # yesterday is still within its grace
+
+
+def test_two_processes_rolling_up_at_once_roll_each_day_up_once(db):
+    rows = history(seed=11)
+    fill(db, rows)
+    raw = figures(db)
+    start = threading.Barrier(2)
+    done: list[int] = []
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            start.wait()
+            n = 0
+            while True:
+                got = jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI)
+                n += got
+                if not got:
+                    break
+            done.append(n)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(done) == activity.HORIZON_DAYS == rolled_days(db)
+    assert figures(db) == raw
+
+
+def test_a_day_counted_before_another_process_numbered_its_senders_keeps_their_numbers(db):
+    """Days are counted outside the writing transaction: a sender new when counted may have been numbered
+    since, by the rollup of another day, and keeps that number."""
+    rows = history(seed=13)
+    fill(db, rows)
+    raw = figures(db)
+    today = NOW.astimezone(SHANGHAI).date()
+    older, newer = today - timedelta(days=3), today - timedelta(days=2)
+    with db.read() as conn:
+        counted_older = activity.count_day(conn, older, SHANGHAI)
+        counted_newer = activity.count_day(conn, newer, SHANGHAI)
+    assert any(bit is None for *_, bit in counted_newer)
+    with db.begin() as conn:
+        assert activity.roll_up_day(conn, older, SHANGHAI, NOW, counted_older)
+    with db.begin() as conn:
+        assert activity.roll_up_day(conn, newer, SHANGHAI, NOW, counted_newer)  # stale: no sender numbered twice
+    assert figures(db) == raw
+
+
+def test_a_change_of_time_zone_sets_the_old_rollup_aside_and_rolls_up_again(db):
+    rows = history(seed=5)
+    fill(db, rows)
+    raw = figures(db)  # in Shanghai
+    while jobs.roll_up_activity(db, lambda: NOW, tz=timezone.utc):
+        pass
+    assert figures(db) == raw  # UTC days are not Shanghai days: none of them is used
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    with db.read() as conn:
+        zones = set(conn.execute(select(activity_rollups.c.tz)).scalars())
+    assert zones == {"Asia/Shanghai"}
+    assert figures(db) == raw
+
+
+def test_a_database_migrated_with_history_gets_the_same_figures_before_and_after_its_rollup(empty_db):
+    db = empty_db
+    upgrade(db, "0009")  # the revision before the rollup
+    rows = history(seed=9)
+    fill(db, rows)
+    upgrade(db)
+    assert rolled_days(db) == 0
+    before = figures(db)
+    for w in WINDOWS:
+        assert got_talk(db, w) == expected_talk(rows, w)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    assert rolled_days(db) == activity.HORIZON_DAYS
+    assert figures(db) == before
+
+
+@pytest.mark.parametrize("n", [0, 1, 255, 256, 1 << 70])
+def test_bitmaps_read_back_as_written(n):
+    assert activity.from_bits(activity.to_bits(n)) == n
