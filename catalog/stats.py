@@ -163,8 +163,8 @@ def stats_by_group(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[st
     only = _groups(conn, group_ids)
 
     talks, talked = _talk(conn, w, tz, only)
-    for gid, talk in talks.items():
-        of(gid).messages, of(gid).active_members = talk.texts, talk.senders.bit_count()
+    for gid, (n, senders) in talks.items():
+        of(gid).messages, of(gid).active_members = n, senders
 
     joins, invited = _joins_in(conn, w, only)
     for gid, n in joins.items():
@@ -311,9 +311,12 @@ def _raw_texts(split: _Split, w: Window, tz: ZoneInfo, group_filter):
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
-def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, Talk], dict[str, list[str]]]:
-    """Per group with any text in the window (`only`: a filter of _groups): its Talk; and who talked (by id)."""
+def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, tuple[int, int]], dict[str, list[str]]]:
+    """{group: (texts, distinct senders)} for every group with a text in the window (`only`: a filter of
+    _groups), and {group: who talked (3+ non-command texts on 2+ local days)}."""
     split = _split(conn, w, tz)
+    if not split.rolled:
+        return _talk_from_messages(conn, w, tz, only)
 
     talks: dict[str, Talk] = {}
     floor: dict[str, int] = {}  # per group: the first bit no bitmap read here uses
@@ -324,12 +327,6 @@ def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, Ta
             floor[gid] = max(floor.get(gid, 0), seen.bit_length())
     numbering = Numbering()
     raw = _raw_texts(split, w, tz, only)
-    per_day = (
-        select(raw.c.group_id, raw.c.sender_id, raw.c.day, func.count().label("n"),
-               func.sum(case((raw.c.is_command.is_(False), 1), else_=0)).label("talk"))
-        .group_by(raw.c.group_id, raw.c.sender_id, raw.c.day)
-        .subquery()
-    )
     s = activity_senders
     rows = conn.execute(
         select(raw.c.group_id, raw.c.sender_id, raw.c.day, raw.c.is_command, s.c.bit)
@@ -362,7 +359,33 @@ def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, Ta
     for (gid, _), bits in days.items():
         bits.into(talks.setdefault(gid, Talk()))
     talked = activity.sender_ids(conn, {gid: t.talked for gid, t in talks.items() if t.talked}, numbering)
-    return talks, talked
+    return {gid: (t.texts, t.senders.bit_count()) for gid, t in talks.items()}, talked
+
+
+def _talk_from_messages(conn: Connection, w: Window, tz: ZoneInfo, only
+                        ) -> tuple[dict[str, tuple[int, int]], dict[str, list[str]]]:
+    """_talk for a window with no day rolled up (a day or less, or a database not rolled up yet): aggregates
+    of the messages alone, which cost less than bitmaps when there is nothing to merge them with."""
+    texts = and_(only(_im.c.group_id), _im.c.kind == "text", w.holds(_im.c.received_at))
+    counts = {
+        gid: (n, senders) for gid, n, senders in conn.execute(
+            select(_im.c.group_id, func.count(), func.count(distinct(_im.c.sender_id))).where(texts)
+            .group_by(_im.c.group_id)
+        )
+    }
+    # Local days only grow with time, so "on 2 or more days" is "first and last on different days":
+    # the day is worked out twice per sender, not once per message.
+    first_day, _ = _local_day(func.min(_im.c.received_at), w, tz)
+    last_day, _ = _local_day(func.max(_im.c.received_at), w, tz)
+    talked: dict[str, list[str]] = {}
+    for gid, user in conn.execute(
+        select(_im.c.group_id, _im.c.sender_id)
+        .where(texts, _im.c.is_command.is_(False))
+        .group_by(_im.c.group_id, _im.c.sender_id)
+        .having(and_(func.count() >= MIN_TALK_MESSAGES, first_day != last_day))
+    ):
+        talked.setdefault(gid, []).append(user)
+    return counts, talked
 
 
 # ---- per local day ---------------------------------------------------------------------------------
