@@ -15,7 +15,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, String, and_, case, cast, distinct, func, literal, literal_column, null, select, union_all
+from sqlalchemy import (
+    BigInteger, Integer, String, and_, case, cast, distinct, func, literal, literal_column, null, select, union_all,
+)
 from sqlalchemy.engine import Connection
 
 from catalog import activity
