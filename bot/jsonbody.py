@@ -30,9 +30,16 @@ def parse(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         raise BadJson(f"JSON nested more than {max_depth} levels deep") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadJson("malformed JSON") from None
-    if isinstance(value, (dict, list)) and too_deep(value, max_depth):
+    # Nesting needs an opening bracket per level: a body with few of them (every chat message) cannot be
+    # too deep, and counting bytes costs far less than walking the parsed value.
+    if _brackets(body) > max_depth and isinstance(value, (dict, list)) and too_deep(value, max_depth):
         raise BadJson(f"JSON nested more than {max_depth} levels deep")
     return value
+
+
+def _brackets(body: bytes | str) -> int:
+    curly, square = (b"{", b"[") if isinstance(body, bytes) else ("{", "[")
+    return body.count(curly) + body.count(square)
 
 
 def too_deep(value: Any, max_depth: int = MAX_DEPTH) -> bool:

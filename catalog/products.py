@@ -207,14 +207,18 @@ def _product(row, ladder=()) -> Product:
 
 # Statements on the per-message path are prepared once (storage/prepared.py): through
 # Connection.execute each would cost more CPU than SQLite takes to run it (bench/).
-# A product and its ladder in one statement: one row per tier (tier columns NULL when it has none).
-_WITH_LADDER = (
-    select(*_COLUMNS, product_tiers.c.min_qty, product_tiers.c.price_fen)
+# A product and its ladder in one statement: one row per tier (tier columns NULL when it has none), each
+# saying whether the product has variants, so a product without (most of them) needs no second statement.
+WITH_LADDER = (
+    select(
+        *_COLUMNS, product_tiers.c.min_qty, product_tiers.c.price_fen,
+        exists().where(product_variants.c.product_id == products.c.id).label("has_variants"),
+    )
     .select_from(products.outerjoin(product_tiers, product_tiers.c.product_id == products.c.id))
     .order_by(product_tiers.c.min_qty)
 )
-_BY_CODE = Prepared(_WITH_LADDER.where(products.c.code == bindparam("code")))
-_BY_ID = Prepared(_WITH_LADDER.where(products.c.id == bindparam("product_id")))
+_BY_CODE = Prepared(WITH_LADDER.where(products.c.code == bindparam("code")))
+_BY_ID = Prepared(WITH_LADDER.where(products.c.id == bindparam("product_id")))
 
 
 _VARIANTS = Prepared(
@@ -224,20 +228,22 @@ _VARIANTS = Prepared(
 )
 
 
-def _with_ladder(conn: Connection, rows: list[tuple]) -> Product | None:
+def product_of(conn: Connection, rows: list[tuple]) -> Product | None:
+    """The product in the rows of a WITH_LADDER statement (columns after its own are ignored), with its variants."""
     if not rows:
         return None
     p = _product(rows[0], [(r[9], r[10]) for r in rows if r[9] is not None])
-    p.variants = [Variant(*r) for r in _VARIANTS.all(conn, {"product_id": p.id})]
+    if rows[0][11]:
+        p.variants = [Variant(*r) for r in _VARIANTS.all(conn, {"product_id": p.id})]
     return p
 
 
 def get_product(conn: Connection, code: str) -> Product | None:
-    return _with_ladder(conn, _BY_CODE.all(conn, {"code": normalize_code(code)}))
+    return product_of(conn, _BY_CODE.all(conn, {"code": normalize_code(code)}))
 
 
 def get_product_by_id(conn: Connection, product_id: int) -> Product | None:
-    return _with_ladder(conn, _BY_ID.all(conn, {"product_id": product_id}))
+    return product_of(conn, _BY_ID.all(conn, {"product_id": product_id}))
 
 
 def list_products(conn: Connection, word: str = "", *, active: bool | None = None, limit: int = 100,

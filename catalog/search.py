@@ -1,8 +1,9 @@
 """Product search (商品 WORD, 更多) and the nearest codes to a mistyped one, through the text indexes.
 
 A product matches a word when its code, name, category or description holds it (lower-cased; SQL
-LIKE with the wildcards escaped): `_MATCHES` below is that definition and every query applies it.
-The text indexes only narrow the rows it is checked on, so an index that finds too much costs time
+LIKE with the wildcards escaped): `_MATCHES` below is that definition and every query applies it, or
+on PostgreSQL, for a word without a space, the same check on the four fields joined by spaces (such a
+word cannot straddle two of them). The text indexes only narrow the rows it is checked on, so an index that finds too much costs time
 but never changes a result:
 - SQLite: FTS5 `product_trigrams` for words of 3 or more characters, `product_chars` (each character
   and each pair of neighbouring characters a token) for 1 and 2. Their rowid is the product's order
@@ -11,8 +12,10 @@ but never changes a result:
   holds the page and every candidate that could tie with its last row, and sorts only those. A
   common word costs what a rare one does, wherever its products sit in the code order.
 - PostgreSQL: pg_trgm GIN on the joined text for 3 or more characters, the `tuanbot_grams` GIN
-  (distinct 1- and 2-character substrings) for shorter words; its planner picks between them and the
-  code order itself.
+  (distinct 1- and 2-character substrings) for shorter words and for longer ones pg_trgm cannot
+  narrow. A GIN index has no order, so the first products in code order are tried first (a common
+  word fills its page there), then every candidate the index finds is sorted: a plan fixed here, not
+  left to the planner's guess of how common the word is.
 """
 from __future__ import annotations
 

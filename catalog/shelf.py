@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, union
 from sqlalchemy.engine import Connection
 
-from catalog.products import Product, get_product, normalize_code
+from catalog.products import WITH_LADDER, Product, get_product, normalize_code, product_of
 from storage.prepared import Prepared
 from storage.tables import deals, group_shelf, groupbuys, products
 
@@ -46,11 +46,14 @@ _HAS_SHELF = Prepared(select(group_shelf.c.product_id).where(group_shelf.c.group
 def has_shelf(conn: Connection, group_id: str) -> bool:
     return _HAS_SHELF.first(conn, {"group_id": group_id}) is not None
 
-_ON_SHELF = Prepared(select(products.c.id).where(and_(products.c.id == bindparam("product_id"), visible_here())))
+# 下单 and 详情 look a product up and ask whether this group sells it: one statement for both.
+_HERE_BY_CODE = Prepared(WITH_LADDER.add_columns(visible_here().label("here")).where(products.c.code == bindparam("code")))
 
 
-def on_shelf(conn: Connection, group_id: str, product_id: int, now: datetime) -> bool:
-    return _ON_SHELF.first(conn, {"group_id": group_id, "product_id": product_id, "now": now}) is not None
+def product_here(conn: Connection, code: str, group_id: str, now: datetime) -> tuple[Product | None, bool]:
+    """(the product with this code, whether group_id sells it at `now`: visible_here()); (None, False) if no such code."""
+    rows = _HERE_BY_CODE.all(conn, {"code": normalize_code(code), "group_id": group_id, "now": now})
+    return product_of(conn, rows), bool(rows) and bool(rows[0][-1])
 
 
 def shelf(conn: Connection, group_id: str) -> list[Product]:

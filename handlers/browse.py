@@ -6,7 +6,7 @@ from catalog.deals import active_deal
 from catalog.products import Product
 from catalog.search import search_products
 from handlers.args import require, tokens
-from handlers.common import find_product, require_on_shelf
+from handlers.common import find_product
 from handlers.context import Ctx
 from pricing.money import fmt
 
@@ -56,8 +56,7 @@ def _line(ctx: Ctx, p: Product) -> str:
 
 
 def info(ctx: Ctx, code: str) -> None:
-    p = find_product(ctx, code)
-    require_on_shelf(ctx, p)
+    p = find_product(ctx, code, sold_here=True)
     lines = [f"{p.code} {p.name}"]
     price = fmt(p.price_fen)
     if p.market_price_fen and p.market_price_fen > p.price_fen:

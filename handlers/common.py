@@ -9,7 +9,7 @@ from catalog.groupbuys import GroupBuy, Promotion
 from catalog.pickups import nearest_points, needs_choice
 from catalog.products import Product, find_variant, get_product
 from catalog.search import nearest_codes
-from catalog.shelf import on_shelf
+from catalog.shelf import product_here
 from handlers.args import quantity, read_quantity
 from handlers.context import Ctx, GroupBuyView, UserError
 from handlers.when import parse_when
@@ -20,10 +20,20 @@ DEFAULT_DEADLINE = timedelta(hours=24)
 UNTIL_WORDS = ("截止", "until")
 
 
-def find_product(ctx: Ctx, code: str) -> Product:
-    """The active product with this code, or one sentence naming the nearest codes."""
-    p = get_product(ctx.conn, code)
+def find_product(ctx: Ctx, code: str, *, sold_here: bool = False) -> Product:
+    """The active product with this code, or one sentence naming the nearest codes. `sold_here`: also
+    refuse, in a group, a product the group does not sell (its shelf holds others, and no group buy or
+    deal of it is open here)."""
+    if sold_here and not ctx.msg.is_private:
+        p, here = product_here(ctx.conn, code, ctx.group_id, ctx.now)
+    else:
+        p, here = get_product(ctx.conn, code), True
     if p is not None and p.active:
+        if not here:
+            raise UserError(
+                f"本群不卖 {p.code} {p.name}。发“商品”看看本群在售的商品。",
+                f"This group does not sell {p.code} {p.name}. Send \"browse\" to see what it sells.",
+            )
         return p
     if p is not None:
         raise UserError(f"{p.code} {p.name} 已下架。", f"{p.code} {p.name} is not on sale.")
@@ -235,13 +245,3 @@ def announce_promotions(ctx: Ctx, promotions: list[Promotion]) -> None:
         ctx.outgoing.append((p.group_id, promotion_text(p, p.lang)))
 
 
-# ---- the group's shelf --------------------------------------------------------------------------
-
-def require_on_shelf(ctx: Ctx, product: Product) -> None:
-    """Refuse a product this group does not sell (its shelf holds others, and no group buy or deal of it is open here)."""
-    if ctx.msg.is_private or on_shelf(ctx.conn, ctx.group_id, product.id, ctx.now):
-        return
-    raise UserError(
-        f"本群不卖 {product.code} {product.name}。发“商品”看看本群在售的商品。",
-        f"This group does not sell {product.code} {product.name}. Send \"browse\" to see what it sells.",
-    )

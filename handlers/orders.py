@@ -12,7 +12,6 @@ from handlers.common import (
     find_product,
     pick_variant,
     pickup_hint,
-    require_on_shelf,
     variant_and_qty,
     with_variant,
 )
@@ -48,8 +47,7 @@ def parse_buy(rest: str) -> BuyArgs:
 
 
 def buy(ctx: Ctx, a: BuyArgs) -> None:
-    product = find_product(ctx, a.code)
-    require_on_shelf(ctx, product)
+    product = find_product(ctx, a.code, sold_here=True)
     variant, qty = pick_variant(ctx, product, a.pick, (f"下单 {product.code} {{v}} 1", f"buy {product.code} {{v}} 1"))
     item = with_variant(product.code, variant)
     try:

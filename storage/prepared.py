@@ -51,7 +51,10 @@ class Prepared:
             params = {**plan.fixed, **params}  # a copy: the caller's values stay as given
             for name, process in plan.bind:
                 params[name] = process(params[name])
-        driver = conn.connection.driver_connection  # sqlite3's and psycopg's connections both execute()
+        # The pool holds a synchronous driver's own connection (sqlite3's, psycopg's: both execute()) as
+        # `dbapi_connection`, a plain attribute; `driver_connection` reaches the same object through
+        # three property calls, on every statement.
+        driver = conn.connection.dbapi_connection
         args = params if plan.names is None else [params[n] for n in plan.names]
         try:
             return plan, driver.execute(plan.sql, args)
@@ -92,7 +95,7 @@ class Prepared:
 def run_plain(conn: Connection, sql: str) -> None:
     """A statement with no parameters and no result (SAVEPOINT, RELEASE …) on the driver, errors as SQLAlchemy's."""
     try:
-        conn.connection.driver_connection.execute(sql).close()
+        conn.connection.dbapi_connection.execute(sql).close()
     except conn.dialect.loaded_dbapi.Error as e:
         raise _as_sqlalchemy(conn, e, sql, ()) from e
 
