@@ -170,7 +170,7 @@ def sender_ids(conn: Connection, wanted: dict[str, int], numbering: Numbering) -
             else:
                 real.append((gid, bit))
     if real:
-        for gid, sender in conn.execute(_BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}):
+        for gid, sender in conn.execute(_BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}).all():
             out.setdefault(gid, []).append(sender)
     return out
 
