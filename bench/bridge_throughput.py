@@ -372,7 +372,7 @@ def main() -> None:
             results = [None] * len(scenarios)
             for k in [(n - 1 + j) % len(scenarios) for j in range(len(scenarios))]:
                 name, path, text_of, signed, slow = scenarios[k]
-                tag = TAGS.get(name) or f"buy-slow{k}"
+                tag = TAGS.get(name) or f"slow{k}-buy"  # no tag may begin with another: recorded() counts by prefix
                 reqs = OUT / f"requests-{tag}.tsv"
                 count = 200 if not signed else int((args.duration + 1) * args.max_rps)
                 if args.warmup:
