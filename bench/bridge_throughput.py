@@ -367,9 +367,12 @@ def main() -> None:
                 print(f"probe {name}: {probe(port, text_of(0)).splitlines()[0]}")
         rounds: list[list[dict]] = []
         for n in range(1, args.rounds + 1):  # interleaved, so a busy moment on the machine hits every scenario
-            results = []
-            for k, (name, path, text_of, signed, slow) in enumerate(scenarios):
-                tag = TAGS.get(name) or f"buy-slow{k}"
+            # Each round starts one scenario further on, so no scenario is always first (or always after
+            # the same one); results are kept in scenario order.
+            results = [None] * len(scenarios)
+            for k in [(n - 1 + j) % len(scenarios) for j in range(len(scenarios))]:
+                name, path, text_of, signed, slow = scenarios[k]
+                tag = TAGS.get(name) or f"slow{k}-buy"  # no tag may begin with another: recorded() counts by prefix
                 reqs = OUT / f"requests-{tag}.tsv"
                 count = 200 if not signed else int((args.duration + 1) * args.max_rps)
                 if args.warmup:
@@ -393,7 +396,7 @@ def main() -> None:
                 if signed:
                     figures["messages_recorded"], orders_after = recorded(store, run)
                     figures["orders_placed"] = orders_after - orders_before
-                results.append({"endpoint": name, "path": path, "round": n, "loadavg": os.getloadavg()[0], **figures})
+                results[k] = {"endpoint": name, "path": path, "round": n, "loadavg": os.getloadavg()[0], **figures}
                 reqs.unlink()
             rounds.append(results)
             print(f"round {n}: " + ", ".join(f"{r['endpoint']} {r['rps']:.0f}/s p99 {r['p99_us'] / 1000:.1f} ms" for r in results)

@@ -3,7 +3,7 @@
 A local day (in the stats time zone) is closed once it is over plus GRACE, the time a message stamped just
 before midnight may still take to commit. Nothing writes a text dated in the past (the dispatcher stamps
 each with its own clock as it records it), so a closed day never changes: it is rolled up once, for every
-group at once, by the scheduler's job (roll_up_closed_days), and never looked at again. Reads never write:
+group at once, by the scheduler's job (bot.jobs.roll_up_activity), and never looked at again. Reads never write:
 catalog.stats reads the days of a window that are rolled up from activity_days and every other part of the
 window (today, the window's first partial day, days not rolled up yet) from inbound_messages, so a figure
 is the same whatever has been rolled up.
@@ -170,7 +170,7 @@ def sender_ids(conn: Connection, wanted: dict[str, int], numbering: Numbering) -
             else:
                 real.append((gid, bit))
     if real:
-        for gid, sender in conn.execute(_BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}):
+        for gid, sender in conn.execute(_BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}).all():
             out.setdefault(gid, []).append(sender)
     return out
 

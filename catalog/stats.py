@@ -15,7 +15,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, func, literal, select, union_all
+from sqlalchemy import (
+    BigInteger, Integer, String, and_, case, cast, distinct, func, literal, literal_column, null, select, union_all,
+)
 from sqlalchemy.engine import Connection
 
 from catalog import activity
@@ -163,8 +165,8 @@ def stats_by_group(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[st
     only = _groups(conn, group_ids)
 
     talks, talked = _talk(conn, w, tz, only)
-    for gid, talk in talks.items():
-        of(gid).messages, of(gid).active_members = talk.texts, talk.senders.bit_count()
+    for gid, (n, senders) in talks.items():
+        of(gid).messages, of(gid).active_members = n, senders
 
     joins, invited = _joins_in(conn, w, only)
     for gid, n in joins.items():
@@ -311,9 +313,58 @@ def _raw_texts(split: _Split, w: Window, tz: ZoneInfo, group_filter):
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
-def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, Talk], dict[str, list[str]]]:
-    """Per group with any text in the window (`only`: a filter of _groups): its Talk; and who talked (by id)."""
+WORD_BITS = 60  # a bitmap leaves SQL as words of this many bits: 64-bit integers on both databases
+
+
+def _raw_talk(split: _Split, w: Window, tz: ZoneInfo, only):
+    """The raw part of the window as bitmaps made in SQL, so a row per sender never reaches Python: per
+    (group, day, word of the group's sender numbering) the texts and the words of the four bitmaps (a
+    sum of distinct powers of two is their OR: each sender is one row per day before it); and per
+    (group, day) each sender the rollup has not numbered yet, with its texts and non-command texts.
+    Columns: group, day, word, texts, senders (or non-command texts), talk1, talk2, talk3, sender or None."""
+    raw = _raw_texts(split, w, tz, only)
+    s = activity_senders
+    per_sender = (
+        select(raw.c.group_id, raw.c.sender_id, raw.c.day, func.count().label("n"),
+               func.sum(case((raw.c.is_command.is_(False), 1), else_=0)).label("talk"))
+        .group_by(raw.c.group_id, raw.c.sender_id, raw.c.day)
+        .subquery()
+    )
+    numbered = (
+        select(per_sender, s.c.bit)
+        .select_from(per_sender.outerjoin(
+            s, and_(s.c.group_id == per_sender.c.group_id, s.c.sender_id == per_sender.c.sender_id)))
+        .cte("numbered")
+    )
+    bit = numbered.c.bit
+    # Constants written into the SQL, not parameters: PostgreSQL must see the grouped expression as the same.
+    word_bits = literal_column(str(WORD_BITS), Integer)
+    word = bit // word_bits
+    one = cast(literal_column("1"), BigInteger).op("<<")(bit % word_bits)
+
+    def level(k: int):
+        return func.sum(case((numbered.c.talk >= k, one), else_=0))
+
+    words = (
+        select(numbered.c.group_id, numbered.c.day, word.label("word"), func.sum(numbered.c.n),
+               func.sum(one), level(1), level(2), level(3), cast(null(), String).label("sender_id"))
+        .where(bit.is_not(None))
+        .group_by(numbered.c.group_id, numbered.c.day, word)
+    )
+    unnumbered = (
+        select(numbered.c.group_id, numbered.c.day, cast(null(), Integer), numbered.c.n, numbered.c.talk,
+               cast(null(), BigInteger), cast(null(), BigInteger), cast(null(), BigInteger), numbered.c.sender_id)
+        .where(bit.is_(None))
+    )
+    return union_all(words, unnumbered)
+
+
+def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, tuple[int, int]], dict[str, list[str]]]:
+    """{group: (texts, distinct senders)} for every group with a text in the window (`only`: a filter of
+    _groups), and {group: who talked (3+ non-command texts on 2+ local days)}."""
     split = _split(conn, w, tz)
+    if not split.rolled:
+        return _talk_from_messages(conn, w, tz, only)
 
     talks: dict[str, Talk] = {}
     floor: dict[str, int] = {}  # per group: the first bit no bitmap read here uses
@@ -323,46 +374,58 @@ def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, Ta
             talks.setdefault(gid, Talk()).add(texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
             floor[gid] = max(floor.get(gid, 0), seen.bit_length())
     numbering = Numbering()
-    raw = _raw_texts(split, w, tz, only)
-    per_day = (
-        select(raw.c.group_id, raw.c.sender_id, raw.c.day, func.count().label("n"),
-               func.sum(case((raw.c.is_command.is_(False), 1), else_=0)).label("talk"))
-        .group_by(raw.c.group_id, raw.c.sender_id, raw.c.day)
-        .subquery()
-    )
-    s = activity_senders
-    rows = conn.execute(
-        select(raw.c.group_id, raw.c.sender_id, raw.c.day, raw.c.is_command, s.c.bit)
-        .select_from(raw.outerjoin(s, and_(s.c.group_id == raw.c.group_id, s.c.sender_id == raw.c.sender_id)))
-    ).all()
-    counted: dict[tuple[str, str, int], list] = {}  # (group, sender, day): [texts, non-command texts, bit]
-    for gid, sender, i, command, bit in rows:
-        c = counted.get((gid, sender, i))
-        if c is None:
-            counted[(gid, sender, i)] = [1, 0 if command else 1, bit]
-            if bit is not None and bit >= floor.get(gid, 0):
-                floor[gid] = bit + 1
-        else:
-            c[0] += 1
-            if not command:
-                c[1] += 1
-    temporary: dict[tuple[str, str], int] = {}
     days: dict[tuple[str, int], DayBits] = {}
-    for (gid, sender, i), (n, talk, bit) in counted.items():
-        if bit is None:
-            bit = temporary.get((gid, sender))
-            if bit is None:
-                bit = temporary[(gid, sender)] = numbering.temporary(gid, sender, floor.get(gid, 0))
-        else:
-            numbering.reverse[(gid, bit)] = sender  # spares looking up whoever talked today
+    newcomers = []
+    for gid, i, word, n, seen, t1, t2, t3, sender in conn.execute(_raw_talk(split, w, tz, only)).all():
         d = days.get((gid, i))
         if d is None:
             d = days[(gid, i)] = DayBits()
-        d.sender(bit, n, talk)
+        if sender is None:
+            shift = WORD_BITS * word
+            d.texts += int(n)
+            d.senders |= int(seen) << shift
+            d.t1 |= int(t1) << shift
+            d.t2 |= int(t2) << shift
+            d.t3 |= int(t3) << shift
+            floor[gid] = max(floor.get(gid, 0), shift + WORD_BITS)
+        else:
+            newcomers.append((gid, i, sender, int(n), int(seen)))
+    temporary: dict[tuple[str, str], int] = {}
+    for gid, i, sender, n, talk in newcomers:
+        bit = temporary.get((gid, sender))
+        if bit is None:
+            bit = temporary[(gid, sender)] = numbering.temporary(gid, sender, floor.get(gid, 0))
+        days[(gid, i)].sender(bit, n, talk)
     for (gid, _), bits in days.items():
         bits.into(talks.setdefault(gid, Talk()))
     talked = activity.sender_ids(conn, {gid: t.talked for gid, t in talks.items() if t.talked}, numbering)
-    return talks, talked
+    return {gid: (t.texts, t.senders.bit_count()) for gid, t in talks.items()}, talked
+
+
+def _talk_from_messages(conn: Connection, w: Window, tz: ZoneInfo, only
+                        ) -> tuple[dict[str, tuple[int, int]], dict[str, list[str]]]:
+    """_talk for a window with no day rolled up (a day or less, or a database not rolled up yet): aggregates
+    of the messages alone, which cost less than bitmaps when there is nothing to merge them with."""
+    texts = and_(only(_im.c.group_id), _im.c.kind == "text", w.holds(_im.c.received_at))
+    counts = {
+        gid: (n, senders) for gid, n, senders in conn.execute(
+            select(_im.c.group_id, func.count(), func.count(distinct(_im.c.sender_id))).where(texts)
+            .group_by(_im.c.group_id)
+        )
+    }
+    # Local days only grow with time, so "on 2 or more days" is "first and last on different days":
+    # the day is worked out twice per sender, not once per message.
+    first_day, _ = _local_day(func.min(_im.c.received_at), w, tz)
+    last_day, _ = _local_day(func.max(_im.c.received_at), w, tz)
+    talked: dict[str, list[str]] = {}
+    for gid, user in conn.execute(
+        select(_im.c.group_id, _im.c.sender_id)
+        .where(texts, _im.c.is_command.is_(False))
+        .group_by(_im.c.group_id, _im.c.sender_id)
+        .having(and_(func.count() >= MIN_TALK_MESSAGES, first_day != last_day))
+    ):
+        talked.setdefault(gid, []).append(user)
+    return counts, talked
 
 
 # ---- per local day ---------------------------------------------------------------------------------

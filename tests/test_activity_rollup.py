@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bot import jobs
-from catalog import activity
+from catalog import activity, stats
 from catalog.groups import put_group
 from catalog.stats import Window, daily_series, group_stats, stats_by_group
 from helpers import SHANGHAI, T0
@@ -26,7 +26,7 @@ def local_midnight(days_ago: int) -> datetime:
     return datetime.combine(today - timedelta(days=days_ago), time(), SHANGHAI)
 
 
-def history(seed: int = 15, n: int = 900) -> list[dict]:
+def history(seed: int = 15, n: int = 900, senders: int = 12) -> list[dict]:
     """Texts (a fifth of them commands) and member_joined events over the 12 days before NOW, many of them
     right at local midnights (the instant itself and a microsecond before), from a few senders per group."""
     rnd = random.Random(seed)
@@ -40,7 +40,7 @@ def history(seed: int = 15, n: int = 900) -> list[dict]:
         joined = rnd.random() < 0.05
         rows.append({
             "channel": "bridge", "msg_id": f"m{i}", "group_id": rnd.choice(GROUPS),
-            "sender_id": f"u{rnd.randrange(12)}", "kind": "event" if joined else "text",
+            "sender_id": f"u{rnd.randrange(senders)}", "kind": "event" if joined else "text",
             "event": "member_joined" if joined else None, "inviter_id": f"u{rnd.randrange(4)}" if joined else None,
             "is_command": (not joined) and rnd.random() < 0.2, "command": None, "received_at": when, "reply": None,
         })
@@ -148,6 +148,21 @@ def test_new_senders_after_a_rolled_day_get_bits_of_their_own(db):
     assert figures(db) == raw
     w = Window.last(NOW, 7)
     assert got_talk(db, w) == expected_talk(rows, w)
+
+
+def test_groups_of_hundreds_of_senders_have_bitmaps_of_many_words(db):
+    """Bits past the first 60 (the words bitmaps leave SQL in) and past a byte boundary count the same."""
+    rows = history(seed=21, n=3000, senders=200)
+    fill(db, rows)
+    raw = figures(db)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    with db.read() as conn:
+        widest = max(len(b) for b in conn.execute(select(activity_days.c.senders)).scalars())
+    assert widest * 8 > 3 * stats.WORD_BITS
+    assert figures(db) == raw
+    for w in WINDOWS:
+        assert got_talk(db, w) == expected_talk(rows, w)
 
 
 def test_a_day_is_closed_only_once_it_is_over_plus_the_grace(db):
