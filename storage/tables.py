@@ -139,9 +139,10 @@ inbound_messages = Table(
     Column("reply", JSON, nullable=True),  # the texts answered (then any group-buy view), returned to a duplicate
     UniqueConstraint("channel", "msg_id", name="uq_inbound_messages_channel_msg"),
 )
-Index("ix_inbound_group_time", inbound_messages.c.group_id, inbound_messages.c.received_at)
-# Group health reads a group's texts (or events) in a window: this index holds every column those
-# queries need, so they read the window's slice of it and never the table or the rest of history.
+# Every read of a group's messages goes through this index: group health reads a group's texts (or
+# events) in a window, and it holds every column those queries need, so they read the window's slice of
+# it and never the table or the rest of history. It is the only index beside the dedupe key: each one
+# is written with every message.
 Index(
     "ix_inbound_group_kind_time",
     inbound_messages.c.group_id,
