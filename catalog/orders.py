@@ -100,7 +100,7 @@ def place_order(
 ) -> tuple[Order, Quote]:
     """Order qty pieces (of `variant`, which a product with variants needs) at the best price
     (SPEC section 7). Raises OutOfStock; the caller's transaction (or savepoint) rolls back
-    whatever was written before the raise (the deal's quota, the order)."""
+    whatever was taken before the raise."""
     deal = active_deal(conn, group_id, product.id, now)
     q = quote(product.price_fen, product.ladder, qty, deal.price_fen if deal else None)
     deal_id = None
@@ -109,6 +109,8 @@ def place_order(
             deal_id = deal.id
         else:  # the deal's limit ran out (or this order does not fit in what is left): normal price
             q = quote(product.price_fen, product.ladder, qty, None)
+    if not take_stock(conn, product.id, qty, variant):
+        raise OutOfStock(stock_left(conn, product.id, variant))
     order_id = _INSERT_ORDER.returned(
         conn,
         {
@@ -125,11 +127,6 @@ def place_order(
             "variant": variant,
         },
     )
-    # The stock last: its UPDATE locks the product's row (on PostgreSQL, until the commit), the row every
-    # buyer of a flash sale waits on, so nothing that can go before it holds that lock longer. Out of
-    # stock, the caller's savepoint takes the order back out.
-    if not take_stock(conn, product.id, qty, variant):
-        raise OutOfStock(stock_left(conn, product.id, variant))
     order = Order(
         order_id, group_id, user_id, product.code, product.name, qty, q.unit_price_fen, q.total_fen,
         q.source, "pending", now, product.id, deal_id, None, variant=variant,

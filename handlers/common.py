@@ -118,23 +118,14 @@ def show(ctx: Ctx, gb: GroupBuy, invites_joining: bool = False) -> None:
     ctx.reply.invites_joining = invites_joining
 
 
-_PICKUP_HINT = (
-    "本群有自提点，你还没有选：发“自提点”查看，发“自提 名称”选择。",
-    "This group has pickup points and you have not chosen one: send \"pickups\" to see them, \"pickup NAME\" to choose.",
-)
-
-
-def pickup_hint(ctx: Ctx, needed: bool | None = None) -> None:
-    """After 下单/参团/+N: where the group has pickup points and this member has chosen none, say how to choose.
-    `needed`: needs_pickup_hint(ctx), asked earlier (before the command locked a hot row)."""
-    if needed is None:
-        needed = needs_pickup_hint(ctx)
-    if needed:
-        ctx.say(*_PICKUP_HINT)
-
-
-def needs_pickup_hint(ctx: Ctx) -> bool:
-    return not ctx.msg.is_private and needs_choice(ctx.conn, ctx.group_id, ctx.user_id)
+def pickup_hint(ctx: Ctx) -> None:
+    """After 下单/参团/+N: where the group has pickup points and this member has chosen none, say how to choose."""
+    if not ctx.msg.is_private and needs_choice(ctx.conn, ctx.group_id, ctx.user_id):
+        ctx.say(
+            "本群有自提点，你还没有选：发“自提点”查看，发“自提 名称”选择。",
+            "This group has pickup points and you have not chosen one: send \"pickups\" to see them, "
+            "\"pickup NAME\" to choose.",
+        )
 
 
 def unknown_point(ctx: Ctx, typed: str, names: list[str]) -> UserError:

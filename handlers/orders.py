@@ -10,7 +10,6 @@ from handlers.common import (
     Pick,
     announce_promotions,
     find_product,
-    needs_pickup_hint,
     pick_variant,
     pickup_hint,
     variant_and_qty,
@@ -51,8 +50,6 @@ def buy(ctx: Ctx, a: BuyArgs) -> None:
     product = find_product(ctx, a.code, sold_here=True)
     variant, qty = pick_variant(ctx, product, a.pick, (f"下单 {product.code} {{v}} 1", f"buy {product.code} {{v}} 1"))
     item = with_variant(product.code, variant)
-    # Asked before the order: placing it locks the product's row until the commit (PostgreSQL).
-    hint = needs_pickup_hint(ctx)
     try:
         order, q = place_order(ctx.conn, group_id=ctx.group_id, user_id=ctx.user_id, product=product, qty=qty,
                                now=ctx.now, variant=variant)
@@ -71,7 +68,7 @@ def buy(ctx: Ctx, a: BuyArgs) -> None:
         zh += f"（{label[0]}），比原价省 {fmt(q.saving_fen)}"
         en += f" ({label[1]}), you save {fmt(q.saving_fen)}"
     ctx.say(zh + f"。取消请发“取消 {no}”。", en + f". To cancel: cancel {no}")
-    pickup_hint(ctx, hint)
+    pickup_hint(ctx)
 
 
 def my_orders(ctx: Ctx, _args: None) -> None:
