@@ -62,12 +62,11 @@ def from_bits(b: bytes | memoryview | None) -> int:
 
 
 def bits_of(n: int) -> Iterable[int]:
-    i = 0
+    """The set bits, lowest first: one step per set bit, not per bit (a bitmap of 300 senders names ~10)."""
     while n:
-        if n & 1:
-            yield i
-        n >>= 1
-        i += 1
+        low = n & -n
+        yield low.bit_length() - 1
+        n ^= low
 
 
 @dataclass
