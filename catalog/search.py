@@ -15,10 +15,7 @@ but never changes a result:
   (distinct 1- and 2-character substrings) for shorter words and for longer ones pg_trgm cannot
   narrow. A GIN index has no order, so the first products in code order are tried first (a common
   word fills its page there), then every candidate the index finds is sorted: a plan fixed here, not
-  left to the planner's guess of how common the word is. For a word of 1 or 2 characters ANALYZE's
-  statistics choose between three such plans (`_pg_short_plan`): a rare word skips that first walk;
-  a common one, after it, is looked for among the first few thousand products in code order (the GIN
-  bitmap ANDed with a range of the code's btree) before all its products are read.
+  left to the planner's guess of how common the word is.
 """
 from __future__ import annotations
 
