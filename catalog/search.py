@@ -20,10 +20,8 @@ but never changes a result:
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import string
-import time
 
 from sqlalchemy import Text, and_, bindparam, column, func, literal_column, or_, select, table, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -130,52 +128,6 @@ _PG_WALK = Prepared(
 )
 
 
-# A common 1- or 2-character word whose page lies beyond the walk, before reading all its products from
-# the GIN index: those among the first PG_PROBE_ROWS products in code order, found by ANDing the GIN
-# bitmap with a range of the code's btree (neither reads a product's row; only the matches in the
-# range are read and sorted). Tried only when the word is estimated (from ANALYZE's statistics) in at
-# least PG_PROBE_MIN_MATCHES products: reading a rarer word's products costs little more than the
-# range would. A word estimated in fewer skips the walk too.
-PG_PROBE_ROWS = 8000
-PG_PROBE_MIN_MATCHES = 1500
-PG_STATS_SECONDS = 60  # how long the statistics read for that choice are kept (per database, per process)
-_PG_PROBE = _pg_candidates([_PG_GRAMS_HELD, products.c.code < bindparam("bound")])
-_PG_STATS = text(
-    "SELECT (SELECT most_common_elems::text::text[] FROM pg_stats s WHERE s.schemaname = current_schema()"
-    "        AND s.tablename = 'ix_products_search_grams'),"
-    "       (SELECT most_common_elem_freqs FROM pg_stats s WHERE s.schemaname = current_schema()"
-    "        AND s.tablename = 'ix_products_search_grams'),"
-    "       (SELECT histogram_bounds::text::text[] FROM pg_stats s WHERE s.schemaname = current_schema()"
-    "        AND s.tablename = 'products' AND s.attname = 'code'),"
-    "       (SELECT reltuples FROM pg_class WHERE oid = 'products'::regclass)"
-)
-_pg_stats_kept: dict[str, tuple[float, dict[str, float], list[str], float]] = {}
-
-
-def _pg_short_plan(conn: Connection, piece: str) -> str:
-    """For a 1- or 2-character word: "gin" (straight to the GIN index: a rare word, which the walk would
-    seldom find), "walk" (the walk, then the GIN index, as for longer words), or a code: the walk, then
-    the probe below that code, then the GIN index (a common word).
-
-    From ANALYZE's statistics: the share of products whose text holds each common piece (of the
-    tuanbot_grams index), and codes at equal steps of the code order. They only choose the plan, so
-    stale or missing statistics cost time, never a result."""
-    key = conn.engine.url.render_as_string(hide_password=True)
-    kept = _pg_stats_kept.get(key)
-    if kept is None or time.monotonic() - kept[0] > PG_STATS_SECONDS:
-        elems, freqs, bounds, rows = conn.execute(_PG_STATS).one()
-        kept = (time.monotonic(), dict(zip(elems or [], freqs or [])), bounds or [], float(rows or 0))
-        _pg_stats_kept[key] = kept
-    _, shares, bounds, rows = kept
-    if rows <= 0 or not shares:
-        return "walk"  # never analyzed
-    matches = shares.get(piece, 0.0) * rows  # a piece not listed is rarer than every listed one
-    if matches < PG_PROBE_MIN_MATCHES:
-        return "gin"
-    step = math.ceil(PG_PROBE_ROWS * (len(bounds) - 1) / rows)  # histogram steps the probe covers
-    return bounds[step] if step < len(bounds) - 1 else "walk"  # else the probe would cover most of the catalog
-
-
 # A group with its own shelf (catalog.shelf): its few visible products, matched the same way.
 _SHELVED = {has_word: _paged(_ACTIVE.where(products.c.id.in_(SHELF_IDS), *([_MATCHES] if has_word else [])))
             for has_word in (False, True)}
@@ -208,15 +160,9 @@ def search_products(
 
 def _matching(conn: Connection, low: str, params: dict) -> list[tuple]:
     if conn.dialect.name == "postgresql":
-        plan = _pg_short_plan(conn, low) if len(low) <= 2 else "walk"
-        if plan != "gin":
-            rows = _PG_WALK.all(conn, {**params, "walk": PG_WALK_ROWS})
-            if len(rows) == params["limit"]:
-                return rows  # the page and the row after it, all among the first products in code order
-        if plan not in ("gin", "walk"):
-            rows = _PG_PROBE.all(conn, {**params, "grams": [low], "bound": plan})
-            if len(rows) == params["limit"]:
-                return rows  # the page and the row after it, all before `plan` in code order
+        rows = _PG_WALK.all(conn, {**params, "walk": PG_WALK_ROWS})
+        if len(rows) == params["limit"]:
+            return rows  # the page and the row after it, all among the first products in code order
         if len(low) <= 2:
             return _PG_INDEXED["grams", False].all(conn, {**params, "grams": [low]})
         if _TRIGRAM_RUN.search(low):

@@ -75,23 +75,19 @@ def search_pages(conn, word: str, limit: int) -> list[str]:
 
 # index: the defaults; pages: small pages read from the index a few candidates at a time (PostgreSQL:
 # straight from the GIN index); walk: every SQLite search that reads more than one candidate takes the
-# code-ordered walk instead (PostgreSQL: its first walk of the code order answers whenever it can);
-# probe (PostgreSQL, words of 1 or 2 characters): the walk, the probe below code "B", the GIN index.
-@pytest.mark.parametrize("cap, slack, pg_walk, pg_plan, limit", [
-    (search.SQLITE_CANDIDATE_CAP, search.SQLITE_SLACK, search.PG_WALK_ROWS, None, 100),
-    (search.SQLITE_CANDIDATE_CAP, 0, 0, "gin", 1),
-    (1, 0, search.PG_WALK_ROWS, "walk", 2),
-    (search.SQLITE_CANDIDATE_CAP, search.SQLITE_SLACK, 1, "B", 1),
-], ids=["index", "pages", "walk", "probe"])
+# code-ordered walk instead (PostgreSQL: its first walk of the code order answers whenever it can).
+@pytest.mark.parametrize("cap, slack, pg_walk, limit", [
+    (search.SQLITE_CANDIDATE_CAP, search.SQLITE_SLACK, search.PG_WALK_ROWS, 100),
+    (search.SQLITE_CANDIDATE_CAP, 0, 0, 1),
+    (1, 0, search.PG_WALK_ROWS, 2),
+], ids=["index", "pages", "walk"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=catalog_and_word())
-def test_search_finds_exactly_what_substring_search_finds(db, monkeypatch, cap, slack, pg_walk, pg_plan, limit, case):
+def test_search_finds_exactly_what_substring_search_finds(db, monkeypatch, cap, slack, pg_walk, limit, case):
     rows, word = case
     monkeypatch.setattr(search, "SQLITE_CANDIDATE_CAP", cap)
     monkeypatch.setattr(search, "SQLITE_SLACK", slack)
     monkeypatch.setattr(search, "PG_WALK_ROWS", pg_walk)
-    if pg_plan is not None:  # else chosen from the statistics, as in use
-        monkeypatch.setattr(search, "_pg_short_plan", lambda conn, piece: pg_plan)
     try:
         with db.begin() as conn:
             if db.is_postgres:  # take the GIN indexes (bitmap scans), not a walk of the table
@@ -136,32 +132,6 @@ def test_the_index_follows_updates_and_imports(db, tmp_path, monkeypatch):
         assert search_products(conn, "红茶", offset=0, limit=10)[0] == []
         assert [p.code for p in search_products(conn, "腊", offset=0, limit=10)[0]] == ["A1"]
         assert [p.code for p in search_products(conn, "鱼丸", offset=0, limit=10)[0]] == ["B2"]
-
-
-def test_postgres_chooses_the_plan_of_a_short_word_from_the_statistics(db, monkeypatch):
-    """PostgreSQL: a common word is probed below a code of the statistics' histogram, a rare one goes
-    straight to the GIN index; the pages are substring search's either way (SQLite: the pages too)."""
-    monkeypatch.setattr(search, "_pg_stats_kept", {})
-    monkeypatch.setattr(search, "PG_PROBE_MIN_MATCHES", 100)
-    monkeypatch.setattr(search, "PG_PROBE_ROWS", 100)
-    with db.begin() as conn:
-        conn.execute(insert(products), [
-            {"code": f"{'ABCD'[i % 4]}{i:04d}", "name": "龙井茶" if i % 3 else "牛肉干", "category": "", "description": "",
-             "active": i % 7 != 0, "price_fen": 100, "stock": 1, "created_at": T0, "updated_at": T0}
-            for i in range(2000)
-        ])
-    with db.engine.connect() as conn:
-        conn.execute(text("ANALYZE products" if db.is_postgres else "ANALYZE"))
-        conn.commit()
-    with db.read() as conn:
-        if db.is_postgres:
-            plan = search._pg_short_plan(conn, "茶")
-            assert plan not in ("gin", "walk") and "A0000" < plan < "D"
-            assert search._pg_short_plan(conn, "鲸") == "gin"
-            assert search._pg_short_plan(conn, "qz") == "gin"
-        rows = [dict(r._mapping) for r in conn.execute(products.select())]
-        for word in ("茶", "牛", "龙井", "鲸", "a0", "D1"):
-            assert search_pages(conn, word, 10) == substring_search(rows, word)
 
 
 @pytest.mark.parametrize("word", ["00\x00", "牛\x00肉干", "\x00"])
