@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
+from hypothesis import given, strategies as st
 from sqlalchemy import func, insert, select
 
 from bot import jobs
@@ -261,3 +262,8 @@ def test_a_database_migrated_with_history_gets_the_same_figures_before_and_after
 @pytest.mark.parametrize("n", [0, 1, 255, 256, 1 << 70])
 def test_bitmaps_read_back_as_written(n):
     assert activity.from_bits(activity.to_bits(n)) == n
+
+
+@given(st.integers(min_value=0, max_value=2**400))
+def test_bits_of_names_exactly_the_set_bits_lowest_first(n):
+    assert list(activity.bits_of(n)) == [i for i in range(n.bit_length()) if n >> i & 1]

@@ -116,3 +116,39 @@ def test_0004_on_a_filled_database_keeps_orders_and_joins_and_then_sells_in_size
     with db.read() as conn:
         assert conn.execute(text("SELECT stock FROM products")).scalar_one() == 3  # still the sum of the sizes
     assert "成团啦" in chat.send("结束 1", user="boss", role="owner")
+
+
+def test_0011_drops_the_group_time_index_and_keeps_the_messages_counted(empty_db):
+    """The index 0011 drops served nothing the covering one does not: the group's figures read the same rows."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from catalog.stats import Window, group_stats
+    from helpers import SHANGHAI
+    from storage.migrate import alembic_config
+
+    def indexes() -> set[str]:
+        with db.engine.connect() as conn:
+            return {ix["name"] for ix in inspect(conn).get_indexes("inbound_messages")}
+
+    db = empty_db
+    upgrade(db, "0010")
+    with db.begin() as conn:
+        for i, sender in enumerate(["amy", "bob", "amy"]):
+            conn.execute(text(
+                "INSERT INTO inbound_messages (channel, msg_id, group_id, sender_id, kind, is_command, received_at) "
+                "VALUES ('bridge', :m, 'g1', :s, 'text', :no, :at)"
+            ), {"m": f"m{i}", "s": sender, "no": False, "at": (T0 - timedelta(hours=i + 1)).replace(tzinfo=None)})
+    assert "ix_inbound_group_time" in indexes()
+    upgrade(db)
+    assert "ix_inbound_group_time" not in indexes() and "ix_inbound_group_kind_time" in indexes()
+    assert differences(db) == []
+    with db.read() as conn:
+        figures = group_stats(conn, "g1", Window.last(T0, 7), SHANGHAI)
+    assert (figures.messages, figures.active_members) == (3, 2)
+    with db.engine.connect() as conn:  # and back
+        cfg = alembic_config(db.url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")
+        conn.commit()
+    assert "ix_inbound_group_time" in indexes()
