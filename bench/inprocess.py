@@ -1,21 +1,21 @@
-"""`下单` or `参团` through the real Dispatcher, in-process, from one or more threads: messages/s, latency,
+"""`下单` or a join (`+1`) through the real Dispatcher, in-process, from one or more threads: messages/s, latency,
 CPU a message.
 
     .venv/bin/python bench/inprocess.py                          # 下单, SQLite, 1 thread, 4 products
     .venv/bin/python bench/inprocess.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/inprocess.py --postgres URL --threads 10 --codes 1 --rounds 3
     .venv/bin/python bench/inprocess.py --names                  # the channel names its senders
-    .venv/bin/python bench/inprocess.py --command join --rounds 5  # 参团 by new members, one group buy
+    .venv/bin/python bench/inprocess.py --command join --rounds 5  # +1 by new members, one group buy
 
 No HTTP, no wrk: what a message costs the process and the database, without the event loop and the
 load generator sharing the cores. By default the messages carry no sender name, as WeChat's and
 WeCom's callbacks do, so each reply's @mention looks the member's name up; `--names` sends one, as the
-bridge and the web chat do. "CPU a message" is this process's CPU time (every thread) over the orders
-handled; on PostgreSQL the backends' CPU is not in it. With `--command join` every message is a new
-member's `参团 1 1` in one group buy of the busiest group, opened before the first round, so each round
-starts with the participants of the rounds before it: how a join's cost grows with a big group buy. The database is fresh (the demo catalog, every
-stock huge) and dropped at the end; runs are interleaved with nothing else, so alternate checkouts by
-hand to compare them.
+bridge and the web chat do. "CPU a message" is this process's CPU time (every thread) over the
+messages handled; on PostgreSQL the backends' CPU is not in it. With `--command join` every message is
+a new member's `+1` (join the open group buy with one) in one group buy, opened before the first
+round, so each round starts with the participants of the rounds before it: how a join's cost grows
+with a big group buy. The database is fresh (the demo catalog, every stock huge) and dropped at the
+end; alternate checkouts by hand to compare them.
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def one_round(dispatcher: Dispatcher, codes: list[str], args, tag: str) -> tuple
         while time.monotonic() < stop:
             i += 1
             if args.command == "join":  # a new member each time
-                chat, sender, said = "g0", f"{tag}-{k}-{i}", "参团 1 1"
+                chat, sender, said = "g0", f"{tag}-{k}-{i}", "+1"
             else:
                 chat, sender, said = f"g{(k + i) % 8}", f"u{k}-{i % 50}", f"下单 {codes[(k + i) % len(codes)]} 1"
             msg = Message(channel="bridge", chat_id=chat, sender_id=sender, sender_name=f"买家{k}" if args.names else None,

@@ -252,12 +252,15 @@ def list_groupbuys(
 
 def live_groupbuys(conn: Connection, group_id: str, now: datetime) -> list[GroupBuy]:
     """The group's open group buys still before their deadline, newest first."""
-    rows = conn.execute(
-        _GROUPBUYS
-        .where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open", groupbuys.c.deadline > now)
-        .order_by(groupbuys.c.id.desc())
-    )
-    return [_groupbuy(r) for r in rows]
+    return [_groupbuy(r) for r in _LIVE.all(conn, {"group_id": group_id, "now": now})]
+
+
+# Every "+1" (and 团购) reads them first.
+_LIVE = Prepared(
+    _GROUPBUYS.where(groupbuys.c.group_id == bindparam("group_id"), groupbuys.c.status == "open",
+                     groupbuys.c.deadline > bindparam("now"))
+    .order_by(groupbuys.c.id.desc())
+)
 
 
 _PARTICIPANT = (
