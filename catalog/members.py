@@ -5,10 +5,11 @@ import json
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from storage.prepared import Prepared
 from storage.tables import members
 
 
@@ -23,12 +24,16 @@ def remember_name(conn: Connection, group_id: str, user_id: str, name: str, now:
     ))
 
 
+# Run for the @mention of nearly every reply on channels that carry no names (WeChat, WeCom): prepared,
+# as the other per-message statements are (storage/prepared.py).
+_NAME_OF = Prepared(select(members.c.name).where(members.c.group_id == bindparam("group_id"),
+                                                 members.c.user_id == bindparam("user_id")))
+
+
 def name_of(conn: Connection, group_id: str, user_id: str) -> str:
     """The member's name in this group, or their id when no channel ever named them."""
-    name = conn.execute(
-        select(members.c.name).where(members.c.group_id == group_id, members.c.user_id == user_id)
-    ).scalar_one_or_none()
-    return name or user_id
+    row = _NAME_OF.first(conn, {"group_id": group_id, "user_id": user_id})
+    return (row[0] if row else None) or user_id
 
 
 def names_of(conn: Connection, group_id: str, user_ids: Iterable[str]) -> dict[str, str]:
