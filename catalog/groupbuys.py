@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from catalog.fulfilment import stamp_groupbuy_orders
@@ -13,6 +13,7 @@ from catalog.orders import OutOfStock
 from catalog.products import Product, lock_product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
 from storage.outbox import withdraw
+from storage.prepared import Prepared
 from storage import tables
 from storage.tables import groupbuy_events, groupbuy_participants, groupbuy_waitlist, groupbuys, orders, products
 
@@ -217,6 +218,12 @@ def _select():
     return select(*_COLUMNS, people, pieces, waiting).join(products, products.c.id == groupbuys.c.product_id)
 
 
+# Built once: the statement with its three counts costs more to build than to run, and a join reads
+# its group buy three times (bench/inprocess.py --command join).
+_GROUPBUYS = _select()
+_GET = Prepared(_GROUPBUYS.where(groupbuys.c.id == bindparam("groupbuy_id")))
+
+
 def _groupbuy(row) -> GroupBuy:
     values = list(row)
     values[6] = tiers_from_json(values[6])
@@ -227,14 +234,14 @@ def _groupbuy(row) -> GroupBuy:
 def get_groupbuy(conn: Connection, groupbuy_id: int) -> GroupBuy | None:
     if not 1 <= groupbuy_id <= MAX_ID:
         return None
-    row = conn.execute(_select().where(groupbuys.c.id == groupbuy_id)).first()
+    row = _GET.first(conn, {"groupbuy_id": groupbuy_id})
     return None if row is None else _groupbuy(row)
 
 
 def list_groupbuys(
     conn: Connection, *, group_id: str | None = None, status: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[GroupBuy]:
-    q = _select()
+    q = _GROUPBUYS
     if group_id is not None:
         q = q.where(groupbuys.c.group_id == group_id)
     if status is not None:
@@ -245,12 +252,15 @@ def list_groupbuys(
 
 def live_groupbuys(conn: Connection, group_id: str, now: datetime) -> list[GroupBuy]:
     """The group's open group buys still before their deadline, newest first."""
-    rows = conn.execute(
-        _select()
-        .where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open", groupbuys.c.deadline > now)
-        .order_by(groupbuys.c.id.desc())
-    )
-    return [_groupbuy(r) for r in rows]
+    return [_groupbuy(r) for r in _LIVE.all(conn, {"group_id": group_id, "now": now})]
+
+
+# Every "+1" (and 团购) reads them first.
+_LIVE = Prepared(
+    _GROUPBUYS.where(groupbuys.c.group_id == bindparam("group_id"), groupbuys.c.status == "open",
+                     groupbuys.c.deadline > bindparam("now"))
+    .order_by(groupbuys.c.id.desc())
+)
 
 
 _PARTICIPANT = (
@@ -277,7 +287,7 @@ def joined_live(conn: Connection, group_id: str, user_id: str, now: datetime) ->
     """The group's live group buys this member is in, newest first, with their own join."""
     mine = groupbuy_participants.alias("mine")  # not the table the counts correlate on
     rows = conn.execute(
-        _select()
+        _GROUPBUYS
         .add_columns(mine.c.user_id, mine.c.quantity, mine.c.join_no, mine.c.joined_at, mine.c.variant)
         .join(mine, and_(mine.c.groupbuy_id == groupbuys.c.id, mine.c.user_id == user_id))
         .where(groupbuys.c.group_id == group_id, groupbuys.c.status == "open", groupbuys.c.deadline > now)
@@ -340,6 +350,32 @@ def groupbuy_progress(conn: Connection, groupbuy_id: int, lang: str = "zh") -> s
 
 # ---- writing ---------------------------------------------------------------------------------
 
+# The statements of a join, prepared once (storage/prepared.py): building each anew cost more than
+# running it, and a big group buy takes its joins one after another (bench/inprocess.py --command join).
+_GB_ID = bindparam("groupbuy_id")
+_PRODUCT_OF = Prepared(select(groupbuys.c.product_id).where(groupbuys.c.id == _GB_ID))
+_LOCK_GB = Prepared(select(groupbuys.c.id).where(groupbuys.c.id == _GB_ID).with_for_update())  # SQLite: no FOR UPDATE
+_INSERT_EVENT = Prepared(insert(groupbuy_events).values(
+    groupbuy_id=_GB_ID, kind=bindparam("kind"), user_id=bindparam("user_id"), quantity=bindparam("quantity"),
+    price_fen=bindparam("price_fen"), created_at=bindparam("now")))
+_ONE_JOIN = and_(groupbuy_participants.c.groupbuy_id == _GB_ID, groupbuy_participants.c.user_id == bindparam("user_id"),
+                 groupbuy_participants.c.variant == bindparam("variant"))
+_PARTICIPANT_ROW = Prepared(select(*_PARTICIPANT).where(_ONE_JOIN))
+_ONE_WAIT = and_(groupbuy_waitlist.c.groupbuy_id == _GB_ID, groupbuy_waitlist.c.user_id == bindparam("user_id"),
+                 groupbuy_waitlist.c.variant == bindparam("variant"))
+_WAIT_ROW = Prepared(select(groupbuy_waitlist.c.id, groupbuy_waitlist.c.quantity).where(_ONE_WAIT))
+_PLACE_IN_LINE = Prepared(select(func.count()).where(
+    groupbuy_waitlist.c.groupbuy_id == _GB_ID, groupbuy_waitlist.c.variant == bindparam("variant"),
+    groupbuy_waitlist.c.id <= bindparam("wait_id")))
+_JOINS_SO_FAR = Prepared(select(func.count()).where(
+    groupbuy_events.c.groupbuy_id == _GB_ID, or_(groupbuy_events.c.kind == "joined", groupbuy_events.c.kind == "promoted")))
+_INSERT_PARTICIPANT = Prepared(insert(groupbuy_participants).values(
+    groupbuy_id=_GB_ID, user_id=bindparam("user_id"), variant=bindparam("variant"), quantity=bindparam("qty"),
+    join_no=bindparam("join_no"), joined_at=bindparam("now")))
+_LINE_EXISTS = Prepared(select(groupbuy_waitlist.c.id).where(
+    groupbuy_waitlist.c.groupbuy_id == _GB_ID, groupbuy_waitlist.c.variant == bindparam("variant")).limit(1))
+
+
 def _lock(conn: Connection, groupbuy_id: int) -> GroupBuy | None:
     """The group buy, its product's row and then its own locked until the transaction ends
     (PostgreSQL; a SQLite write transaction is already exclusive). Joins, leaves and settlements
@@ -348,24 +384,18 @@ def _lock(conn: Connection, groupbuy_id: int) -> GroupBuy | None:
     any open group buy of that product, and every stock move locks the product's row first."""
     if not 1 <= groupbuy_id <= MAX_ID:
         return None
-    product_id = conn.execute(select(groupbuys.c.product_id).where(groupbuys.c.id == groupbuy_id)).scalar()
-    if product_id is None:
+    row = _PRODUCT_OF.first(conn, {"groupbuy_id": groupbuy_id})
+    if row is None:
         return None
-    lock_product(conn, product_id)
-    q = select(groupbuys.c.id).where(groupbuys.c.id == groupbuy_id)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    conn.execute(q)
+    lock_product(conn, row[0])
+    _LOCK_GB.all(conn, {"groupbuy_id": groupbuy_id})
     return get_groupbuy(conn, groupbuy_id)
 
 
 def _event(conn: Connection, groupbuy_id: int, kind: str, now: datetime, *, user_id: str | None = None,
            quantity: int | None = None, price_fen: int | None = None) -> None:
-    conn.execute(
-        insert(groupbuy_events).values(
-            groupbuy_id=groupbuy_id, kind=kind, user_id=user_id, quantity=quantity, price_fen=price_fen, created_at=now
-        )
-    )
+    _INSERT_EVENT.rowcount(conn, {"groupbuy_id": groupbuy_id, "kind": kind, "user_id": user_id, "quantity": quantity,
+                                  "price_fen": price_fen, "now": now})
 
 
 # The deadline reminder goes out this long before the deadline (catalog.reminders).
@@ -399,33 +429,17 @@ def _open_or_refuse(conn: Connection, groupbuy_id: int, now: datetime) -> GroupB
 
 
 def _participant(conn: Connection, groupbuy_id: int, user_id: str, variant: str) -> Participant | None:
-    row = conn.execute(
-        select(*_PARTICIPANT).where(
-            groupbuy_participants.c.groupbuy_id == groupbuy_id,
-            groupbuy_participants.c.user_id == user_id,
-            groupbuy_participants.c.variant == variant,
-        )
-    ).first()
+    row = _PARTICIPANT_ROW.first(conn, {"groupbuy_id": groupbuy_id, "user_id": user_id, "variant": variant})
     return None if row is None else Participant(*row)
 
 
 def _waiting(conn: Connection, groupbuy_id: int, user_id: str, variant: str) -> Waiting | None:
-    row = conn.execute(
-        select(groupbuy_waitlist.c.id, groupbuy_waitlist.c.quantity).where(
-            groupbuy_waitlist.c.groupbuy_id == groupbuy_id,
-            groupbuy_waitlist.c.user_id == user_id,
-            groupbuy_waitlist.c.variant == variant,
-        )
-    ).first()
+    row = _WAIT_ROW.first(conn, {"groupbuy_id": groupbuy_id, "user_id": user_id, "variant": variant})
     if row is None:
         return None
-    ahead = conn.execute(
-        select(func.count()).where(
-            groupbuy_waitlist.c.groupbuy_id == groupbuy_id, groupbuy_waitlist.c.variant == variant,
-            groupbuy_waitlist.c.id <= row.id,
-        )
-    ).scalar_one()
-    return Waiting(user_id, variant, row.quantity, ahead)
+    wait_id, quantity = row
+    ahead = _PLACE_IN_LINE.scalar(conn, {"groupbuy_id": groupbuy_id, "variant": variant, "wait_id": wait_id})
+    return Waiting(user_id, variant, quantity, ahead)
 
 
 def _held_elsewhere(conn: Connection, groupbuy_id: int, user_id: str, variant: str) -> int:
@@ -444,29 +458,18 @@ def _held_elsewhere(conn: Connection, groupbuy_id: int, user_id: str, variant: s
 def _next_join_no(conn: Connection, groupbuy_id: int) -> int:
     # Numbers follow the join events, so a leave never frees a number for reuse and a rejoin gets a
     # new one; the locks taken first (_lock) keep two joins from counting the same total.
-    return 1 + conn.execute(
-        select(func.count()).where(
-            groupbuy_events.c.groupbuy_id == groupbuy_id, groupbuy_events.c.kind.in_(("joined", "promoted"))
-        )
-    ).scalar_one()
+    return 1 + _JOINS_SO_FAR.scalar(conn, {"groupbuy_id": groupbuy_id})
 
 
 def _add_participant(conn: Connection, groupbuy_id: int, user_id: str, variant: str, qty: int, now: datetime) -> int:
     join_no = _next_join_no(conn, groupbuy_id)
-    conn.execute(
-        insert(groupbuy_participants).values(
-            groupbuy_id=groupbuy_id, user_id=user_id, variant=variant, quantity=qty, join_no=join_no, joined_at=now
-        )
-    )
+    _INSERT_PARTICIPANT.rowcount(conn, {"groupbuy_id": groupbuy_id, "user_id": user_id, "variant": variant, "qty": qty,
+                                        "join_no": join_no, "now": now})
     return join_no
 
 
 def _line_exists(conn: Connection, groupbuy_id: int, variant: str) -> bool:
-    return conn.execute(
-        select(groupbuy_waitlist.c.id).where(
-            groupbuy_waitlist.c.groupbuy_id == groupbuy_id, groupbuy_waitlist.c.variant == variant
-        ).limit(1)
-    ).first() is not None
+    return _LINE_EXISTS.first(conn, {"groupbuy_id": groupbuy_id, "variant": variant}) is not None
 
 
 def join_groupbuy(

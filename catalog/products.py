@@ -447,7 +447,10 @@ def lock_product(conn: Connection, product_id: int) -> None:
     already exclusive). Group-buy joins, leaves, settlements and waitlist promotions take it first,
     before the group buy's own row, in the same order as every stock move (take_stock)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(select(products.c.id).where(products.c.id == product_id).with_for_update())
+        _LOCK_PRODUCT.all(conn, {"product_id": product_id})
+
+
+_LOCK_PRODUCT = Prepared(select(products.c.id).where(products.c.id == bindparam("product_id")).with_for_update())
 
 
 def find_variant(product: Product, text: str) -> tuple[Variant | None, list[str]]:
