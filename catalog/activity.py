@@ -17,9 +17,10 @@ The messages themselves and their per-message path are untouched: the rollup cos
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import TypeVar
 
 from sqlalchemy import and_, any_, case, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +34,7 @@ DAYS_PER_RUN = 31  # days one run of the job rolls up at most (each in its own s
 _PG_LOCK = 0x7475_616E_0015  # pg_advisory_xact_lock key: one rollup at a time across processes
 
 _im = inbound_messages
+K = TypeVar("K", bound=Hashable)
 
 
 def zone_name(tz: tzinfo) -> str:
@@ -135,11 +137,11 @@ class Numbering:
 # (one statement whatever their number, compiled once, where a list of 2 × n parameters was not).
 _BY_BIT = {
     "sqlite": text(
-        "SELECT s.group_id, s.sender_id FROM json_each(:wanted) AS j JOIN activity_senders AS s"
+        "SELECT s.group_id, s.sender_id, s.bit FROM json_each(:wanted) AS j JOIN activity_senders AS s"
         " ON s.group_id = json_extract(j.value, '$[0]') AND s.bit = json_extract(j.value, '$[1]')"
     ),
     "postgresql": text(
-        "SELECT s.group_id, s.sender_id FROM jsonb_array_elements(CAST(:wanted AS jsonb)) AS j(value)"
+        "SELECT s.group_id, s.sender_id, s.bit FROM jsonb_array_elements(CAST(:wanted AS jsonb)) AS j(value)"
         " JOIN activity_senders AS s ON s.group_id = j.value->>0 AND s.bit = (j.value->>1)::int"
     ),
 }
@@ -157,20 +159,19 @@ _BY_SENDER = {
 }
 
 
-def sender_ids(conn: Connection, wanted: dict[str, int], numbering: Numbering) -> dict[str, list[str]]:
-    """{group: sender ids} for a bitmap per group."""
-    out: dict[str, list[str]] = {}
-    real: list[tuple[str, int]] = []
-    for gid, bitmap in wanted.items():
-        for bit in bits_of(bitmap):
-            sender = numbering.reverse.get((gid, bit))
-            if sender is not None:
-                out.setdefault(gid, []).append(sender)
-            else:
-                real.append((gid, bit))
+def sender_ids(conn: Connection, wanted: dict[K, tuple[str, int]], numbering: Numbering) -> dict[K, list[str]]:
+    """{key: sender ids} for a (group, bitmap) per key (a key per group, or per window and group): one
+    statement for every key."""
+    out: dict[K, list[str]] = {}
+    real: set[tuple[str, int]] = set()
+    for gid, bitmap in wanted.values():
+        real.update((gid, bit) for bit in bits_of(bitmap) if (gid, bit) not in numbering.reverse)
+    found = dict(numbering.reverse)
     if real:
-        for gid, sender in conn.execute(_BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}).all():
-            out.setdefault(gid, []).append(sender)
+        found.update(((gid, bit), sender) for gid, sender, bit in conn.execute(
+            _BY_BIT[conn.dialect.name], {"wanted": json.dumps(sorted(real))}).all())
+    for key, (gid, bitmap) in wanted.items():
+        out[key] = [found[(gid, bit)] for bit in bits_of(bitmap)]
     return out
 
 
@@ -187,16 +188,22 @@ def rolled_up(conn: Connection, days: list[date], tz: tzinfo) -> set[date]:
     ).scalars())
 
 
-def day_rows(conn: Connection, days: Iterable[date], group_filter):
-    """(group_id, day, texts, senders, talk1, talk2, talk3) of the given rolled-up days."""
+def rolled_days(conn: Connection, days: Iterable[date], tz: tzinfo, group_filter) -> tuple[set[date], list]:
+    """The days from the first to the last of `days` that are rolled up in this time zone and hold a text of
+    the groups, and their rows (group_id, day, texts, senders, talk1, talk2, talk3): one statement. A rolled-up
+    day on which none of these groups wrote is not among them: the caller reads its time from the messages,
+    which hold nothing of these groups then (one index probe)."""
     days = sorted(days)
     if not days:
-        return []
-    return conn.execute(
+        return set(), []
+    rows = conn.execute(
         select(activity_days.c.group_id, activity_days.c.day, activity_days.c.texts, activity_days.c.senders,
                activity_days.c.talk1, activity_days.c.talk2, activity_days.c.talk3)
+        .join(activity_rollups, and_(activity_rollups.c.day == activity_days.c.day,
+                                     activity_rollups.c.tz == zone_name(tz)))
         .where(group_filter(activity_days.c.group_id), activity_days.c.day >= days[0], activity_days.c.day <= days[-1])
     ).all()
+    return {r[1] for r in rows}, rows
 
 
 # ---- rolling up ------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BigInteger, Integer, String, and_, case, cast, distinct, func, literal, literal_column, null, select, union_all,
+    BigInteger, Integer, String, and_, case, cast, distinct, func, literal, literal_column, null, or_, select,
+    union_all,
 )
 from sqlalchemy.engine import Connection
 
@@ -145,6 +146,12 @@ def group_stats(conn: Connection, group_id: str, w: Window, tz: ZoneInfo) -> Gro
     return stats_by_group(conn, w, tz, [group_id])[group_id]
 
 
+def group_stats_over(conn: Connection, group_id: str, windows: list[Window], tz: ZoneInfo) -> list[GroupStats]:
+    """group_stats of each window, read together: each statement covers every window at once (统计 reads
+    this week and the week before with the statements of one)."""
+    return [by_group[group_id] for by_group in stats_by_windows(conn, windows, tz, [group_id])]
+
+
 def all_group_stats(conn: Connection, w: Window, tz: ZoneInfo) -> list[tuple[str, str | None, GroupStats]]:
     """(group_id, name, stats) for every known group, the quietest first (messages, then orders, ascending)."""
     names = dict(conn.execute(select(groups.c.group_id, groups.c.name)).all())
@@ -157,111 +164,162 @@ def all_group_stats(conn: Connection, w: Window, tz: ZoneInfo) -> list[tuple[str
 def stats_by_group(conn: Connection, w: Window, tz: ZoneInfo, group_ids: list[str] | None) -> dict[str, GroupStats]:
     """Every figure for the given groups (None: every known group with any activity): one grouped query per figure,
     whatever the number of groups. A listed group with no activity gets zeros."""
-    out = {gid: GroupStats(gid) for gid in group_ids or ()}
+    return stats_by_windows(conn, [w], tz, group_ids)[0]
 
-    def of(gid: str) -> GroupStats:
-        return out.setdefault(gid, GroupStats(gid))
+
+def stats_by_windows(conn: Connection, windows: list[Window], tz: ZoneInfo,
+                     group_ids: list[str] | None) -> list[dict[str, GroupStats]]:
+    """stats_by_group of each window, each statement grouped by window as well: as many statements for
+    two windows as for one. The windows must not overlap (a row is counted in the first window holding it)."""
+    ordered = sorted(windows, key=lambda w: w.start)
+    if any(a.end > b.start for a, b in zip(ordered, ordered[1:])):
+        raise ValueError("overlapping windows")
+    out = [{gid: GroupStats(gid) for gid in group_ids or ()} for _ in windows]
+
+    def of(key: tuple[int, str]) -> GroupStats:
+        i, gid = key
+        return out[i].setdefault(gid, GroupStats(gid))
 
     only = _groups(conn, group_ids)
 
-    talks, talked = _talk(conn, w, tz, only)
-    for gid, (n, senders) in talks.items():
-        of(gid).messages, of(gid).active_members = n, senders
+    talks, talked = _talk(conn, windows, tz, only)
+    for key, (n, senders) in talks.items():
+        of(key).messages, of(key).active_members = n, senders
 
-    joins, invited = _joins_in(conn, w, only)
-    for gid, n in joins.items():
-        of(gid).new_members = n
-    for gid, counts in invited.items():
+    joins, invited = _joins_in(conn, windows, only)
+    for key, n in joins.items():
+        of(key).new_members = n
+    for key, counts in invited.items():
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_INVITERS]
-        of(gid).top_inviters = [{"user_id": u, "invited": n} for u, n in top]
+        of(key).top_inviters = [{"user_id": u, "invited": n} for u, n in top]
 
+    live = _in_windows(windows, orders.c.created_at, orders.c.group_id, orders.c.user_id, orders.c.total_fen,
+                       where=[only(orders.c.group_id), orders.c.status != "cancelled"])
     per_buyer = (
-        select(orders.c.group_id, orders.c.user_id, func.count().label("n"), func.sum(orders.c.total_fen).label("fen"))
-        .where(only(orders.c.group_id), _live_orders(w))
-        .group_by(orders.c.group_id, orders.c.user_id)
+        select(live.c.win, live.c.group_id, live.c.user_id, func.count().label("n"),
+               func.sum(live.c.total_fen).label("fen"))
+        .group_by(live.c.win, live.c.group_id, live.c.user_id)
         .subquery()
     )
-    for gid, n, fen, buyers, repeat in conn.execute(
+    for i, gid, n, fen, buyers, repeat in conn.execute(
         select(
+            per_buyer.c.win,
             per_buyer.c.group_id,
             func.sum(per_buyer.c.n),
             func.sum(per_buyer.c.fen),
             func.count(),
             func.sum(case((per_buyer.c.n >= 2, 1), else_=0)),
-        ).group_by(per_buyer.c.group_id)
+        ).group_by(per_buyer.c.win, per_buyer.c.group_id)
     ):
-        s = of(gid)
+        s = of((i, gid))
         s.orders, s.gmv_fen, s.buyers, s.repeat_buyers = int(n), int(fen or 0), buyers, int(repeat or 0)
 
-    for gid, n in conn.execute(
-        select(groupbuys.c.group_id, func.count())
-        .where(only(groupbuys.c.group_id), groupbuys.c.status == "succeeded", w.holds(groupbuys.c.settled_at))
-        .group_by(groupbuys.c.group_id)
-    ):
-        of(gid).groupbuys_succeeded = n
+    succeeded, sent, opened = _counts_and_openers(conn, windows, only)
+    for key, n in succeeded.items():
+        of(key).groupbuys_succeeded = n
+    for key, n in sent.items():
+        of(key).pushes_sent = n
 
-    for gid, n in conn.execute(
-        select(outbox.c.group_id, func.count())
-        .where(only(outbox.c.group_id), outbox.c.status == "sent", w.holds(outbox.c.sent_at))
-        .group_by(outbox.c.group_id)
-    ):
-        of(gid).pushes_sent = n
-
-    for gid, people in _contributors(conn, w, only, invited, talked).items():
-        of(gid).contributors = people
+    for key, people in _contributors(invited, opened, talked).items():
+        of(key).contributors = people
     _name_people(conn, out)
     return out
 
 
-def _name_people(conn: Connection, out: dict[str, GroupStats]) -> None:
+def _in_windows(windows: list[Window], col, *cols, where):
+    """A subquery of `cols` and `win`, the index of the window holding `col`, over the rows `where` in any of
+    the windows. Windows that follow each other are read as one range (one index range, not an OR)."""
+    if len(windows) == 1:
+        win = literal_column("0", Integer)
+    else:
+        win = case(*((w.holds(col), literal_column(str(i), Integer)) for i, w in enumerate(windows)))
+    ordered = sorted(windows, key=lambda w: w.start)
+    if all(a.end == b.start for a, b in zip(ordered, ordered[1:])):
+        held = Window(ordered[0].start, ordered[-1].end).holds(col)
+    else:
+        held = or_(*(w.holds(col) for w in windows))
+    return select(win.label("win"), *cols).where(held, *where).subquery()
+
+
+def _name_people(conn: Connection, out: list[dict[str, GroupStats]]) -> None:
     """Each listed inviter and contributor gets `name`: how they are named in the group (else their id)."""
-    listed = [(gid, p) for gid, s in out.items() for p in (*s.top_inviters, *s.contributors)]
+    listed = [(gid, p) for by_group in out for gid, s in by_group.items() for p in (*s.top_inviters, *s.contributors)]
     names = names_in(conn, [(gid, p["user_id"]) for gid, p in listed])
     for gid, p in listed:
         p["name"] = names[(gid, p["user_id"])]
 
 
-def _joins_in(conn: Connection, w: Window, only) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """{group: member_joined events in the window} and {group: {inviter: distinct members who joined on
-    their invitation in the window}}, from one read of the window's events."""
-    joins: dict[str, int] = {}
-    by_inviter: dict[str, dict[str, set[str]]] = {}
-    for gid, member, inviter in conn.execute(
-        select(_im.c.group_id, _im.c.sender_id, _im.c.inviter_id).where(only(_im.c.group_id), _joins(w))
-    ).all():
-        joins[gid] = joins.get(gid, 0) + 1
+def _joins_in(conn: Connection, windows: list[Window], only
+              ) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], dict[str, int]]]:
+    """{(window, group): member_joined events in the window} and {(window, group): {inviter: distinct members
+    who joined on their invitation in the window}}, from one read of the windows' events."""
+    joins: dict[tuple[int, str], int] = {}
+    by_inviter: dict[tuple[int, str], dict[str, set[str]]] = {}
+    joined = _in_windows(windows, _im.c.received_at, _im.c.group_id, _im.c.sender_id, _im.c.inviter_id,
+                         where=[only(_im.c.group_id), _im.c.kind == "event", _im.c.event == "member_joined"])
+    for i, gid, member, inviter in conn.execute(select(joined)).all():
+        key = (i, gid)
+        joins[key] = joins.get(key, 0) + 1
         if inviter:
-            by_inviter.setdefault(gid, {}).setdefault(inviter, set()).add(member)
-    invited = {gid: {inviter: len(people) for inviter, people in counts.items()} for gid, counts in by_inviter.items()}
+            by_inviter.setdefault(key, {}).setdefault(inviter, set()).add(member)
+    invited = {key: {inviter: len(people) for inviter, people in counts.items()} for key, counts in by_inviter.items()}
     return joins, invited
 
 
-def _contributors(conn: Connection, w: Window, only, invited: dict[str, dict[str, int]],
-                  talked: dict[str, list[str]]) -> dict[str, list[dict[str, Any]]]:
-    """Who invited someone, opened a group buy or a deal, or talked (3+ non-command messages on 2+ local days)."""
-    reasons: dict[str, dict[str, set[str]]] = {}
-
-    def add(gid: str, user: str, why: str) -> None:
-        reasons.setdefault(gid, {}).setdefault(user, set()).add(why)
-
-    for gid, counts in invited.items():
-        for user in counts:
-            add(gid, user, "invited")
+def _counts_and_openers(conn: Connection, windows: list[Window], only):
+    """{(window, group): group buys settled as succeeded}, {(window, group): pushes sent}, and
+    {(window, group): {who opened a group buy or a deal: {"groupbuy", "deal"}}}: small figures, one statement."""
+    settled = _in_windows(windows, groupbuys.c.settled_at, groupbuys.c.group_id,
+                          where=[only(groupbuys.c.group_id), groupbuys.c.status == "succeeded"])
+    pushed = _in_windows(windows, outbox.c.sent_at, outbox.c.group_id,
+                         where=[only(outbox.c.group_id), outbox.c.status == "sent"])
+    parts = [
+        select(literal_column(f"'{what}'", String), sub.c.win, sub.c.group_id, cast(null(), String), func.count())
+        .group_by(sub.c.win, sub.c.group_id)
+        for what, sub in (("succeeded", settled), ("sent", pushed))
+    ]
     for table, why in ((groupbuys, "groupbuy"), (deals, "deal")):
-        for gid, user in conn.execute(
-            select(table.c.group_id, table.c.created_by).distinct()
-            .where(only(table.c.group_id), w.holds(table.c.created_at))
-        ):
-            add(gid, user, why)
-    for gid, users in talked.items():
-        for user in users:
-            add(gid, user, "talked")
+        made = _in_windows(windows, table.c.created_at, table.c.group_id, table.c.created_by,
+                           where=[only(table.c.group_id)])
+        parts.append(select(literal_column(f"'{why}'", String), made.c.win, made.c.group_id, made.c.created_by,
+                            literal_column("0", Integer)).distinct())
+    succeeded: dict[tuple[int, str], int] = {}
+    sent: dict[tuple[int, str], int] = {}
+    opened: dict[tuple[int, str], dict[str, set[str]]] = {}
+    for what, i, gid, user, n in conn.execute(union_all(*parts)):
+        if what == "succeeded":
+            succeeded[(i, gid)] = n
+        elif what == "sent":
+            sent[(i, gid)] = n
+        else:
+            opened.setdefault((i, gid), {}).setdefault(user, set()).add(what)
+    return succeeded, sent, opened
 
-    out: dict[str, list[dict[str, Any]]] = {}
-    for gid, people in reasons.items():
+
+def _contributors(invited: dict[tuple[int, str], dict[str, int]], opened: dict[tuple[int, str], dict[str, set[str]]],
+                  talked: dict[tuple[int, str], list[str]]) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    """Who invited someone, opened a group buy or a deal, or talked (3+ non-command messages on 2+ local days)."""
+    reasons: dict[tuple[int, str], dict[str, set[str]]] = {}
+
+    def add(key: tuple[int, str], user: str, why: str) -> None:
+        reasons.setdefault(key, {}).setdefault(user, set()).add(why)
+
+    for key, counts in invited.items():
+        for user in counts:
+            add(key, user, "invited")
+    for key, people in opened.items():
+        for user, whys in people.items():
+            for why in whys:
+                add(key, user, why)
+    for key, users in talked.items():
+        for user in users:
+            add(key, user, "talked")
+
+    out: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for key, people in reasons.items():
         listed = [{"user_id": u, "reasons": [r for r in REASONS if r in why]} for u, why in people.items()]
         listed.sort(key=lambda c: (-len(c["reasons"]), c["user_id"]))
-        out[gid] = listed
+        out[key] = listed
     return out
 
 
@@ -278,56 +336,68 @@ class _Split:
         return and_(col >= lo if lo_in else col > lo, col <= hi if hi_in else col < hi)
 
 
-def _split(conn: Connection, w: Window, tz: ZoneInfo) -> _Split:
+def _dates(w: Window, tz: ZoneInfo) -> list[date]:
     first, last = w.start.astimezone(tz).date(), w.end.astimezone(tz).date()
-    dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    whole = [d for d in dates
-             if activity.midnight(d, tz) > w.start and activity.midnight(d + timedelta(days=1), tz) <= w.end]
-    rolled = activity.rolled_up(conn, whole, tz)
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _whole_days(w: Window, tz: ZoneInfo) -> list[date]:
+    """The window's local dates that lie wholly inside it."""
+    return [d for d in _dates(w, tz)
+            if activity.midnight(d, tz) > w.start and activity.midnight(d + timedelta(days=1), tz) <= w.end]
+
+
+def _split(w: Window, tz: ZoneInfo, rolled: set[date]) -> _Split:
+    """The window as its rolled-up whole days (those of `rolled`) and the pieces of time between them."""
+    dates = _dates(w, tz)
+    mine = rolled.intersection(_whole_days(w, tz))
     pieces = []
     lo, lo_in = w.start, False
     for d in dates:
-        if d not in rolled:
+        if d not in mine:
             continue
         start = activity.midnight(d, tz)
         if start > lo:
             pieces.append((lo, lo_in, start, False))
         lo, lo_in = activity.midnight(d + timedelta(days=1), tz), True
     pieces.append((lo, lo_in, w.end, True))
-    return _Split(dates, frozenset(rolled), pieces)
+    return _Split(dates, frozenset(mine), pieces)
 
 
-def _raw_texts(split: _Split, w: Window, tz: ZoneInfo, group_filter):
-    """The window's texts outside the rolled-up days, with the index of their local day: one indexed range
-    per piece, and a piece within one day (today, the window's first day) has its day as a constant."""
-    parts = []
-    for p in split.pieces:
-        lo, lo_in, hi, hi_in = p
-        first = (lo.astimezone(tz).date() - split.dates[0]).days
-        last = ((hi if hi_in else hi - timedelta(microseconds=1)).astimezone(tz).date() - split.dates[0]).days
-        day, _ = _local_day(_im.c.received_at, w, tz, (first, last))
-        parts.append(
-            select(_im.c.group_id, _im.c.sender_id, day.label("day"), _im.c.is_command)
-            .where(group_filter(_im.c.group_id), _im.c.kind == "text", split.piece(_im.c.received_at, p))
-        )
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+def _raw_texts(parts: list[tuple[int, Window, _Split]], tz: ZoneInfo, group_filter):
+    """The texts of each (window index, window, split) outside its rolled-up days, with the window's index
+    (`win`) and the index of their local day in it: one indexed range per piece, and a piece within one day
+    (today, the window's first day) has its day as a constant."""
+    selects = []
+    for i, w, split in parts:
+        for p in split.pieces:
+            lo, lo_in, hi, hi_in = p
+            first = (lo.astimezone(tz).date() - split.dates[0]).days
+            last = ((hi if hi_in else hi - timedelta(microseconds=1)).astimezone(tz).date() - split.dates[0]).days
+            day, _ = _local_day(_im.c.received_at, w, tz, (first, last))
+            selects.append(
+                select(literal_column(str(i), Integer).label("win"), _im.c.group_id, _im.c.sender_id,
+                       day.label("day"), _im.c.is_command)
+                .where(group_filter(_im.c.group_id), _im.c.kind == "text", split.piece(_im.c.received_at, p))
+            )
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery()
 
 
 WORD_BITS = 60  # a bitmap leaves SQL as words of this many bits: 64-bit integers on both databases
 
 
-def _raw_talk(split: _Split, w: Window, tz: ZoneInfo, only):
-    """The raw part of the window as bitmaps made in SQL, so a row per sender never reaches Python: per
-    (group, day, word of the group's sender numbering) the texts and the words of the four bitmaps (a
+def _raw_talk(parts: list[tuple[int, Window, _Split]], tz: ZoneInfo, only):
+    """The raw part of each window as bitmaps made in SQL, so a row per sender never reaches Python: per
+    (window, group, day, word of the group's sender numbering) the texts and the words of the four bitmaps (a
     sum of distinct powers of two is their OR: each sender is one row per day before it); and per
-    (group, day) each sender the rollup has not numbered yet, with its texts and non-command texts.
-    Columns: group, day, word, texts, senders (or non-command texts), talk1, talk2, talk3, sender or None."""
-    raw = _raw_texts(split, w, tz, only)
+    (window, group, day) each sender the rollup has not numbered yet, with its texts and non-command texts.
+    Columns: window, group, day, word, texts, senders (or non-command texts), talk1, talk2, talk3, sender or None."""
+    raw = _raw_texts(parts, tz, only)
     s = activity_senders
     per_sender = (
-        select(raw.c.group_id, raw.c.sender_id, raw.c.day, func.count().label("n"),
+        select(raw.c.win, raw.c.group_id, raw.c.sender_id, raw.c.day, func.count().label("n"),
                func.sum(case((raw.c.is_command.is_(False), 1), else_=0)).label("talk"))
-        .group_by(raw.c.group_id, raw.c.sender_id, raw.c.day)
+        .group_by(raw.c.win, raw.c.group_id, raw.c.sender_id, raw.c.day)
         .subquery()
     )
     numbered = (
@@ -346,40 +416,57 @@ def _raw_talk(split: _Split, w: Window, tz: ZoneInfo, only):
         return func.sum(case((numbered.c.talk >= k, one), else_=0))
 
     words = (
-        select(numbered.c.group_id, numbered.c.day, word.label("word"), func.sum(numbered.c.n),
+        select(numbered.c.win, numbered.c.group_id, numbered.c.day, word.label("word"), func.sum(numbered.c.n),
                func.sum(one), level(1), level(2), level(3), cast(null(), String).label("sender_id"))
         .where(bit.is_not(None))
-        .group_by(numbered.c.group_id, numbered.c.day, word)
+        .group_by(numbered.c.win, numbered.c.group_id, numbered.c.day, word)
     )
     unnumbered = (
-        select(numbered.c.group_id, numbered.c.day, cast(null(), Integer), numbered.c.n, numbered.c.talk,
-               cast(null(), BigInteger), cast(null(), BigInteger), cast(null(), BigInteger), numbered.c.sender_id)
+        select(numbered.c.win, numbered.c.group_id, numbered.c.day, cast(null(), Integer), numbered.c.n,
+               numbered.c.talk, cast(null(), BigInteger), cast(null(), BigInteger), cast(null(), BigInteger),
+               numbered.c.sender_id)
         .where(bit.is_(None))
     )
     return union_all(words, unnumbered)
 
 
-def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, tuple[int, int]], dict[str, list[str]]]:
-    """{group: (texts, distinct senders)} for every group with a text in the window (`only`: a filter of
-    _groups), and {group: who talked (3+ non-command texts on 2+ local days)}."""
-    split = _split(conn, w, tz)
-    if not split.rolled:
-        return _talk_from_messages(conn, w, tz, only)
+Key = tuple[int, str]  # (the window's index, group)
 
-    talks: dict[str, Talk] = {}
+
+def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only
+          ) -> tuple[dict[Key, tuple[int, int]], dict[Key, list[str]]]:
+    """{(window, group): (texts, distinct senders)} for every group with a text in a window (`only`: a filter of
+    _groups), and {(window, group): who talked (3+ non-command texts on 2+ local days)}."""
+    rolled, day_rows = activity.rolled_days(conn, {d for w in windows for d in _whole_days(w, tz)}, tz, only)
+    splits = [_split(w, tz, rolled) for w in windows]
+    counts: dict[Key, tuple[int, int]] = {}
+    talked: dict[Key, list[str]] = {}
+    for i, w in enumerate(windows):
+        if not splits[i].rolled:
+            c, t = _talk_from_messages(conn, w, tz, only)
+            counts.update(((i, gid), v) for gid, v in c.items())
+            talked.update(((i, gid), v) for gid, v in t.items())
+    merged = [i for i, split in enumerate(splits) if split.rolled]
+    if not merged:
+        return counts, talked
+
+    talks: dict[Key, Talk] = {}
     floor: dict[str, int] = {}  # per group: the first bit no bitmap read here uses
-    for gid, day, texts, senders, t1, t2, t3 in activity.day_rows(conn, split.rolled, only):
-        if day in split.rolled:
-            seen = from_bits(senders)
-            talks.setdefault(gid, Talk()).add(texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
-            floor[gid] = max(floor.get(gid, 0), seen.bit_length())
+    for gid, day, texts, senders, t1, t2, t3 in day_rows:
+        seen = from_bits(senders)
+        floor[gid] = max(floor.get(gid, 0), seen.bit_length())
+        for i in merged:
+            if day in splits[i].rolled:
+                talks.setdefault((i, gid), Talk()).add(texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
     numbering = Numbering()
-    days: dict[tuple[str, int], DayBits] = {}
+    days: dict[tuple[int, str, int], DayBits] = {}
     newcomers = []
-    for gid, i, word, n, seen, t1, t2, t3, sender in conn.execute(_raw_talk(split, w, tz, only)).all():
-        d = days.get((gid, i))
+    for i, gid, d_i, word, n, seen, t1, t2, t3, sender in conn.execute(
+        _raw_talk([(i, windows[i], splits[i]) for i in merged], tz, only)
+    ).all():
+        d = days.get((i, gid, d_i))
         if d is None:
-            d = days[(gid, i)] = DayBits()
+            d = days[(i, gid, d_i)] = DayBits()
         if sender is None:
             shift = WORD_BITS * word
             d.texts += int(n)
@@ -389,17 +476,20 @@ def _talk(conn: Connection, w: Window, tz: ZoneInfo, only) -> tuple[dict[str, tu
             d.t3 |= int(t3) << shift
             floor[gid] = max(floor.get(gid, 0), shift + WORD_BITS)
         else:
-            newcomers.append((gid, i, sender, int(n), int(seen)))
+            newcomers.append((i, gid, d_i, sender, int(n), int(seen)))
+    # One numbering for every window: a sender the rollup has not numbered gets the same bit in each.
     temporary: dict[tuple[str, str], int] = {}
-    for gid, i, sender, n, talk in newcomers:
+    for i, gid, d_i, sender, n, talk in newcomers:
         bit = temporary.get((gid, sender))
         if bit is None:
             bit = temporary[(gid, sender)] = numbering.temporary(gid, sender, floor.get(gid, 0))
-        days[(gid, i)].sender(bit, n, talk)
-    for (gid, _), bits in days.items():
-        bits.into(talks.setdefault(gid, Talk()))
-    talked = activity.sender_ids(conn, {gid: t.talked for gid, t in talks.items() if t.talked}, numbering)
-    return {gid: (t.texts, t.senders.bit_count()) for gid, t in talks.items()}, talked
+        days[(i, gid, d_i)].sender(bit, n, talk)
+    for (i, gid, _), bits in days.items():
+        bits.into(talks.setdefault((i, gid), Talk()))
+    talked.update(activity.sender_ids(conn, {key: (key[1], t.talked) for key, t in talks.items() if t.talked},
+                                      numbering))
+    counts.update((key, (t.texts, t.senders.bit_count())) for key, t in talks.items())
+    return counts, talked
 
 
 def _talk_from_messages(conn: Connection, w: Window, tz: ZoneInfo, only
@@ -457,19 +547,19 @@ def daily_series(conn: Connection, group_id: str, w: Window, tz: ZoneInfo) -> li
 
     Built from the same filters as `group_stats`, so the days add up to its `messages` and `orders`.
     """
-    split = _split(conn, w, tz)
-    dates = split.dates
-    index = {d: i for i, d in enumerate(dates)}
-
     def this_group(col):
         return col == group_id
 
+    rolled, day_rows = activity.rolled_days(conn, _whole_days(w, tz), tz, this_group)
+    split = _split(w, tz, rolled)
+    dates = split.dates
+    index = {d: i for i, d in enumerate(dates)}
     talk = {
         index[day]: (texts, from_bits(senders).bit_count())
-        for _, day, texts, senders, *_ in activity.day_rows(conn, split.rolled, this_group)
+        for _, day, texts, senders, *_ in day_rows
         if day in split.rolled
     }
-    raw = _raw_texts(split, w, tz, this_group)
+    raw = _raw_texts([(0, w, split)], tz, this_group)
     for i, n, senders in conn.execute(
         select(raw.c.day, func.count(), func.count(distinct(raw.c.sender_id))).group_by(raw.c.day)
     ):

@@ -1,7 +1,7 @@
 """统计/stats: this group's 7-day health in a few lines, each figure against the 7 days before."""
 from __future__ import annotations
 
-from catalog.stats import GroupStats, Window, group_stats
+from catalog.stats import GroupStats, Window, group_stats_over
 from handlers.context import Ctx, UserError
 from pricing.money import fmt
 
@@ -31,8 +31,7 @@ def show_stats(ctx: Ctx, _args: None) -> None:
     if ctx.msg.is_private:
         raise UserError("请在群里发“统计”，查看那个群的数据。", "Send \"stats\" in a group to see that group's figures.")
     w = Window.last(ctx.now, DAYS)
-    cur = group_stats(ctx.conn, ctx.group_id, w, ctx.tz)
-    prev = group_stats(ctx.conn, ctx.group_id, w.before(), ctx.tz)
+    cur, prev = group_stats_over(ctx.conn, ctx.group_id, [w, w.before()], ctx.tz)
     ctx.reply.texts.append("\n".join(render(cur, prev, ctx.lang)))
 
 

@@ -5,12 +5,16 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import update
 
+from bot import jobs
 from bot.app import create_app
 from bot.settings import load_settings
-from catalog.stats import Window, daily_series, group_stats, members
-from handlers.stats import change
+from catalog.stats import (
+    Window, daily_series, group_stats, group_stats_over, members, stats_by_group, stats_by_windows,
+)
+from handlers.stats import change, render
 from helpers import SHANGHAI, T0, Chat, add_product, make_message
 from storage.outbox import enqueue
 from storage.tables import deals, groupbuys, outbox
@@ -274,3 +278,52 @@ async def test_admin_members(http, db, clock):
     u5 = next(r for r in rows if r["user_id"] == "u5")
     assert u5 == {"user_id": "u5", "name": "u5", "first_seen": (NOW - timedelta(days=4)).isoformat(),
                   "last_seen": (NOW - timedelta(days=4)).isoformat(), "messages": 0, "invited_by": "u1", "invited": 0}
+
+
+def test_the_command_shows_what_each_week_reads_on_its_own(db, clock):
+    chat = seed(db, clock)
+    reply = chat.send("统计", user="boss", role="owner")
+    w = Window.last(NOW, 7)
+    with db.read() as conn:
+        cur, prev = group_stats(conn, "g1", w, SHANGHAI), group_stats(conn, "g1", w.before(), SHANGHAI)
+    assert reply == "\n".join(render(cur, prev, "zh"))
+
+
+def _apart(draws) -> list[Window]:
+    """Windows that do not overlap, from (minutes before the previous window's start, length in minutes)."""
+    out, end = [], NOW
+    for gap, minutes in draws:
+        end -= timedelta(minutes=gap)
+        out.append(Window(end - timedelta(minutes=minutes), end))
+        end = out[-1].start
+    return out
+
+
+@pytest.mark.parametrize("rolled", [False, True], ids=["messages", "rolled-up"])
+def test_windows_read_together_give_each_window_its_own_figures(db, clock, rolled):
+    seed(db, clock)
+    if rolled:
+        while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+            pass
+    span = st.integers(1, 6 * 24 * 60)
+
+    @settings(max_examples=20, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from([0, 0, 1, 24 * 60]) | st.integers(0, 3000), span), min_size=1,
+                    max_size=3).map(_apart).flatmap(st.permutations))
+    def check(windows):
+        with db.read() as conn:
+            for groups in (["g1"], ["g1", "g2"], None):
+                together = stats_by_windows(conn, windows, SHANGHAI, groups)
+                apart = [stats_by_group(conn, w, SHANGHAI, groups) for w in windows]
+                assert [{g: s.to_json() for g, s in by.items()} for by in together] == [
+                    {g: s.to_json() for g, s in by.items()} for by in apart]
+            assert [s.to_json() for s in group_stats_over(conn, "g1", windows, SHANGHAI)] == [
+                group_stats(conn, "g1", w, SHANGHAI).to_json() for w in windows]
+
+    check()
+
+
+def test_overlapping_windows_are_refused(db):
+    w = Window.last(NOW, 7)
+    with db.read() as conn, pytest.raises(ValueError):
+        stats_by_windows(conn, [w, Window.last(NOW - timedelta(days=1), 7)], SHANGHAI, None)
