@@ -359,6 +359,13 @@ _PLACE_IN_LINE = Prepared(select(func.count()).where(
     groupbuy_waitlist.c.id <= bindparam("wait_id")))
 _HOLDS_ANY = Prepared(select(groupbuy_participants.c.id).where(
     groupbuy_participants.c.groupbuy_id == _GB_ID, groupbuy_participants.c.user_id == bindparam("user_id")).limit(1))
+# A leave reads the member's own rows only, not the group buy's thousands.
+_MY_JOINS = Prepared(select(*_PARTICIPANT).where(
+    groupbuy_participants.c.groupbuy_id == _GB_ID, groupbuy_participants.c.user_id == bindparam("user_id"))
+    .order_by(groupbuy_participants.c.join_no))
+_MY_WAITS = Prepared(select(groupbuy_waitlist.c.id, groupbuy_waitlist.c.variant, groupbuy_waitlist.c.quantity).where(
+    groupbuy_waitlist.c.groupbuy_id == _GB_ID, groupbuy_waitlist.c.user_id == bindparam("user_id"))
+    .order_by(groupbuy_waitlist.c.id))
 _COUNT = Prepared(update(groupbuys).where(groupbuys.c.id == _GB_ID).values(
     people_count=groupbuys.c.people_count + bindparam("people"),
     piece_count=groupbuys.c.piece_count + bindparam("pieces"),
@@ -552,8 +559,12 @@ def leave_groupbuy(
     `variant`); the pieces go back to stock and serve the waitlists at once. Raises
     GroupBuyUnavailable or NotParticipating."""
     gb = _open_or_refuse(conn, groupbuy_id, now)
-    mine = [p for p in participants(conn, gb.id) if p.user_id == user_id and variant in (None, p.variant)]
-    waits = [w for w in waitlist(conn, gb.id) if w.user_id == user_id and variant in (None, w.variant)]
+    who = {"groupbuy_id": gb.id, "user_id": user_id}
+    mine = [Participant(*r) for r in _MY_JOINS.all(conn, who) if variant in (None, r[-1])]
+    waits = [
+        Waiting(user_id, v, qty, _PLACE_IN_LINE.scalar(conn, {"groupbuy_id": gb.id, "variant": v, "wait_id": wait_id}))
+        for wait_id, v, qty in _MY_WAITS.all(conn, who) if variant in (None, v)
+    ]
     if not mine and not waits:
         raise NotParticipating()
     for table in (groupbuy_participants, groupbuy_waitlist):
