@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from catalog.orders import Order, get_order, order_no
 from storage.tables import groupbuys, member_pickups, members, orders, products
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
-_STAMP_CHUNK = 500
 
 
 @dataclass
@@ -33,13 +32,19 @@ class Outcome:
         return order_no(self.order_id)
 
 
-def _members_point():
-    """The member's chosen pickup point, for the order being updated."""
+def chosen_point(group_id, user_id):
+    """The pickup point a member has chosen in a group, as an expression over the columns given (a
+    group buy's orders are made confirmed, with it, in one INSERT … SELECT: catalog.groupbuys.settle)."""
     return (
         select(member_pickups.c.pickup_point)
-        .where(member_pickups.c.group_id == orders.c.group_id, member_pickups.c.user_id == orders.c.user_id)
+        .where(member_pickups.c.group_id == group_id, member_pickups.c.user_id == user_id)
         .scalar_subquery()
     )
+
+
+def _members_point():
+    """The member's chosen pickup point, for the order being updated."""
+    return chosen_point(orders.c.group_id, orders.c.user_id)
 
 
 def _in_group(conn: Connection, group_id: str, order_id: int) -> Order | None:
@@ -89,21 +94,6 @@ def collect(conn: Connection, group_id: str, order_id: int, now: datetime) -> Ou
             .values(collected_at=now)
         ).rowcount
     return _outcome(conn, group_id, order_id, done == 1)
-
-
-def stamp_groupbuy_orders(conn: Connection, made: list[tuple[Any, int]], now: datetime) -> None:
-    """Orders a succeeding group buy just created (confirmed): their join number (跟团号), when
-    confirmed, and the member's pickup point. `made` is [(participant with .join_no, order id)].
-    One UPDATE per 500 orders (join numbers by a CASE on the id): a big group buy settles in a few
-    statements rather than one per member."""
-    for start in range(0, len(made), _STAMP_CHUNK):
-        chunk = made[start:start + _STAMP_CHUNK]
-        join_nos = {oid: p.join_no for p, oid in chunk}
-        conn.execute(
-            update(orders)
-            .where(orders.c.id.in_(list(join_nos)))
-            .values(join_no=case(join_nos, value=orders.c.id), confirmed_at=now, pickup_point=_members_point())
-        )
 
 
 def give_point_to_waiting_orders(conn: Connection, group_id: str, user_id: str, name: str) -> int:

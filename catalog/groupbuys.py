@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
-from catalog.fulfilment import stamp_groupbuy_orders
+from catalog.fulfilment import chosen_point
 from catalog.orders import OutOfStock
 from catalog.products import Product, lock_product, return_stock, stock_left, take_stock
 from pricing.groupbuy import PEOPLE, Basis, Tier, progress_text, settled_price, tiers_from_json, tiers_to_json
@@ -16,6 +16,7 @@ from storage.outbox import withdraw
 from storage.prepared import Prepared
 from storage import tables
 from storage.tables import groupbuy_events, groupbuy_participants, groupbuy_waitlist, groupbuys, orders, products
+from storage.types import UTCDateTime
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names no group buy
 
@@ -670,6 +671,23 @@ def reminder_source(groupbuy_id: int) -> str:
     return f"reminder:{groupbuy_id}"
 
 
+_gp = groupbuy_participants
+_PRICE, _NOW = bindparam("price", type_=BigInteger), bindparam("now", type_=UTCDateTime)
+_ORDERS_FROM_JOINS = Prepared(
+    insert(orders).from_select(
+        ["group_id", "user_id", "product_id", "quantity", "unit_price_fen", "total_fen", "price_source", "status",
+         "groupbuy_id", "created_at", "variant", "join_no", "confirmed_at", "pickup_point"],
+        select(groupbuys.c.group_id, _gp.c.user_id, groupbuys.c.product_id, _gp.c.quantity, _PRICE,
+               _PRICE * _gp.c.quantity, literal("groupbuy"), literal("confirmed"), groupbuys.c.id,
+               _NOW, _gp.c.variant, _gp.c.join_no, _NOW,
+               chosen_point(groupbuys.c.group_id, _gp.c.user_id))
+        .join(groupbuys, groupbuys.c.id == _gp.c.groupbuy_id)
+        .where(_gp.c.groupbuy_id == _GB_ID)
+        .order_by(_gp.c.join_no),  # order numbers follow join numbers
+    ).returning(orders.c.user_id, orders.c.variant, orders.c.id)
+)
+
+
 def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | None:
     """Settle now: the highest tier reached prices every participant's confirmed order; below the
     first tier it fails and all stock returns. None when there is no such group buy or it was
@@ -707,19 +725,11 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
             promoted += promote(conn, gb.product_id, v, now)
         _event(conn, gb.id, "failed", now, quantity=gb.quantity)
         return Settlement(gb, False, dropped=dropped, promotions=promoted)
-    made = []
-    if people:  # multi-row INSERT … RETURNING in batches; ids matched back by join (user and variant:
-        # a member holding several sizes has a join, and so an order, for each)
-        order_ids = {(user, variant): oid for user, variant, oid in conn.execute(
-            insert(orders).returning(orders.c.user_id, orders.c.variant, orders.c.id),
-            [
-                {"group_id": gb.group_id, "user_id": p.user_id, "product_id": gb.product_id, "quantity": p.quantity,
-                 "unit_price_fen": price, "total_fen": price * p.quantity, "price_source": "groupbuy",
-                 "status": "confirmed", "groupbuy_id": gb.id, "created_at": now, "variant": p.variant}
-                for p in people
-            ],
-        )}
-        made = [(p, order_ids[p.user_id, p.variant]) for p in people]
-    stamp_groupbuy_orders(conn, made, now)
+    # Every join becomes a confirmed order (a member holding several sizes has a join, and so an order,
+    # for each) with its join number and the member's pickup point, in one statement however many joined;
+    # ids are matched back by join (user and variant).
+    order_ids = {(user, variant): oid for user, variant, oid in _ORDERS_FROM_JOINS.all(
+        conn, {"groupbuy_id": gb.id, "price": price, "now": now})}
+    made = [(p, order_ids[p.user_id, p.variant]) for p in people]
     _event(conn, gb.id, "settled", now, quantity=gb.quantity, price_fen=price)
     return Settlement(gb, True, made, dropped=dropped)
