@@ -392,14 +392,16 @@ def bench_groupbuy(dbs: Databases, kinds: list[str], n_past: int, repeat: int) -
             pid = conn.execute(select(groupbuys.c.id).limit(1)).first()  # none yet
             assert pid is None
             while made < n_past:
+                n = min(per, n_past - made)
                 gb_id = conn.execute(insert(groupbuys).values(
                     group_id=f"old{made // per % 50}", product_id=1, basis="people",
                     tiers=[{"threshold": 2, "price_fen": 100}], deadline=T0, status="succeeded", final_price_fen=100,
                     created_by="boss", created_at=T0 - timedelta(days=30), settled_at=T0 - timedelta(days=29),
+                    people_count=n, piece_count=n, last_join_no=n,  # as the joins would have left them
                 )).inserted_primary_key[0]
                 conn.execute(insert(groupbuy_participants), [
                     {"groupbuy_id": gb_id, "user_id": f"p{i}", "quantity": 1, "join_no": i + 1,
-                     "joined_at": T0 - timedelta(days=30)} for i in range(min(per, n_past - made))
+                     "joined_at": T0 - timedelta(days=30)} for i in range(n)
                 ])
                 made += per
         print(f"\n{kind}: {n_past:,} past participants in {n_past // per} settled group buys written in "

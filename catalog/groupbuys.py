@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from catalog.fulfilment import stamp_groupbuy_orders
@@ -207,20 +207,10 @@ _COLUMNS = (
 )
 
 
-def _select():
-    # Counted per group buy on its participants' index (correlated): joining an aggregate over every
-    # group buy's participants made SQLite materialise all of them for each lookup (bench/scale.py).
-    # People: a member holding several variants (a join each) counts once.
-    mine = groupbuy_participants.c.groupbuy_id == groupbuys.c.id
-    people = select(func.count(func.distinct(groupbuy_participants.c.user_id))).where(mine).scalar_subquery()
-    pieces = select(func.coalesce(func.sum(groupbuy_participants.c.quantity), 0)).where(mine).scalar_subquery()
-    waiting = select(func.count()).where(groupbuy_waitlist.c.groupbuy_id == groupbuys.c.id).scalar_subquery()
-    return select(*_COLUMNS, people, pieces, waiting).join(products, products.c.id == groupbuys.c.product_id)
-
-
-# Built once: the statement with its three counts costs more to build than to run, and a join reads
-# its group buy three times (bench/inprocess.py --command join).
-_GROUPBUYS = _select()
+# The counts are kept on the group buy's row (see _add_participant and _count below): counting its
+# participants instead made every join cost more as the group buy grew (bench/README.md).
+_GROUPBUYS = select(*_COLUMNS, groupbuys.c.people_count, groupbuys.c.piece_count, groupbuys.c.waiting_count).join(
+    products, products.c.id == groupbuys.c.product_id)
 _GET = Prepared(_GROUPBUYS.where(groupbuys.c.id == bindparam("groupbuy_id")))
 
 
@@ -367,8 +357,23 @@ _WAIT_ROW = Prepared(select(groupbuy_waitlist.c.id, groupbuy_waitlist.c.quantity
 _PLACE_IN_LINE = Prepared(select(func.count()).where(
     groupbuy_waitlist.c.groupbuy_id == _GB_ID, groupbuy_waitlist.c.variant == bindparam("variant"),
     groupbuy_waitlist.c.id <= bindparam("wait_id")))
-_JOINS_SO_FAR = Prepared(select(func.count()).where(
-    groupbuy_events.c.groupbuy_id == _GB_ID, or_(groupbuy_events.c.kind == "joined", groupbuy_events.c.kind == "promoted")))
+_HOLDS_ANY = Prepared(select(groupbuy_participants.c.id).where(
+    groupbuy_participants.c.groupbuy_id == _GB_ID, groupbuy_participants.c.user_id == bindparam("user_id")).limit(1))
+# A leave reads the member's own rows only, not the group buy's thousands.
+_MY_JOINS = Prepared(select(*_PARTICIPANT).where(
+    groupbuy_participants.c.groupbuy_id == _GB_ID, groupbuy_participants.c.user_id == bindparam("user_id"))
+    .order_by(groupbuy_participants.c.join_no))
+_MY_WAITS = Prepared(select(groupbuy_waitlist.c.id, groupbuy_waitlist.c.variant, groupbuy_waitlist.c.quantity).where(
+    groupbuy_waitlist.c.groupbuy_id == _GB_ID, groupbuy_waitlist.c.user_id == bindparam("user_id"))
+    .order_by(groupbuy_waitlist.c.id))
+_COUNT = Prepared(update(groupbuys).where(groupbuys.c.id == _GB_ID).values(
+    people_count=groupbuys.c.people_count + bindparam("people"),
+    piece_count=groupbuys.c.piece_count + bindparam("pieces"),
+    waiting_count=groupbuys.c.waiting_count + bindparam("waiting")))
+_COUNT_JOIN = Prepared(update(groupbuys).where(groupbuys.c.id == _GB_ID).values(
+    people_count=groupbuys.c.people_count + bindparam("people"),
+    piece_count=groupbuys.c.piece_count + bindparam("pieces"),
+    last_join_no=groupbuys.c.last_join_no + 1).returning(groupbuys.c.last_join_no))
 _INSERT_PARTICIPANT = Prepared(insert(groupbuy_participants).values(
     groupbuy_id=_GB_ID, user_id=bindparam("user_id"), variant=bindparam("variant"), quantity=bindparam("qty"),
     join_no=bindparam("join_no"), joined_at=bindparam("now")))
@@ -455,14 +460,17 @@ def _held_elsewhere(conn: Connection, groupbuy_id: int, user_id: str, variant: s
     return int(total)
 
 
-def _next_join_no(conn: Connection, groupbuy_id: int) -> int:
-    # Numbers follow the join events, so a leave never frees a number for reuse and a rejoin gets a
-    # new one; the locks taken first (_lock) keep two joins from counting the same total.
-    return 1 + _JOINS_SO_FAR.scalar(conn, {"groupbuy_id": groupbuy_id})
+def _count(conn: Connection, groupbuy_id: int, *, people: int = 0, pieces: int = 0, waiting: int = 0) -> None:
+    """Move the group buy's counts. Every change of its participants or waitlist calls this (or
+    _add_participant) in the same transaction, under the locks it took first."""
+    _COUNT.rowcount(conn, {"groupbuy_id": groupbuy_id, "people": people, "pieces": pieces, "waiting": waiting})
 
 
 def _add_participant(conn: Connection, groupbuy_id: int, user_id: str, variant: str, qty: int, now: datetime) -> int:
-    join_no = _next_join_no(conn, groupbuy_id)
+    """A new join (of one variant): its 跟团号 is the group buy's next. Numbers are never reused: a
+    leave does not free one, a rejoin gets a new one."""
+    new_person = _HOLDS_ANY.first(conn, {"groupbuy_id": groupbuy_id, "user_id": user_id}) is None
+    join_no = _COUNT_JOIN.returned(conn, {"groupbuy_id": groupbuy_id, "people": int(new_person), "pieces": qty})
     _INSERT_PARTICIPANT.rowcount(conn, {"groupbuy_id": groupbuy_id, "user_id": user_id, "variant": variant, "qty": qty,
                                         "join_no": join_no, "now": now})
     return join_no
@@ -502,6 +510,7 @@ def join_groupbuy(
                groupbuy_participants.c.variant == variant)
         .values(quantity=qty)
     )
+    _count(conn, gb.id, pieces=more)
     if more < 0:
         return_stock(conn, gb.product_id, -more, variant)
         promoted = promote(conn, gb.product_id, variant, now)
@@ -536,6 +545,7 @@ def _join_new(conn: Connection, gb: GroupBuy, user_id: str, qty: int, now: datet
             groupbuy_id=gb.id, user_id=user_id, variant=variant, quantity=qty, created_at=now
         )
     )
+    _count(conn, gb.id, waiting=1)
     _event(conn, gb.id, "waitlisted", now, user_id=user_id, quantity=qty)
     position = _waiting(conn, gb.id, user_id, variant).position
     return JoinResult("waitlisted", get_groupbuy(conn, gb.id), 0, qty, 0, variant, position,
@@ -549,8 +559,12 @@ def leave_groupbuy(
     `variant`); the pieces go back to stock and serve the waitlists at once. Raises
     GroupBuyUnavailable or NotParticipating."""
     gb = _open_or_refuse(conn, groupbuy_id, now)
-    mine = [p for p in participants(conn, gb.id) if p.user_id == user_id and variant in (None, p.variant)]
-    waits = [w for w in waitlist(conn, gb.id) if w.user_id == user_id and variant in (None, w.variant)]
+    who = {"groupbuy_id": gb.id, "user_id": user_id}
+    mine = [Participant(*r) for r in _MY_JOINS.all(conn, who) if variant in (None, r[-1])]
+    waits = [
+        Waiting(user_id, v, qty, _PLACE_IN_LINE.scalar(conn, {"groupbuy_id": gb.id, "variant": v, "wait_id": wait_id}))
+        for wait_id, v, qty in _MY_WAITS.all(conn, who) if variant in (None, v)
+    ]
     if not mine and not waits:
         raise NotParticipating()
     for table in (groupbuy_participants, groupbuy_waitlist):
@@ -558,6 +572,8 @@ def leave_groupbuy(
         if variant is not None:
             q = q.where(table.c.variant == variant)
         conn.execute(q)
+    gone = bool(mine) and _HOLDS_ANY.first(conn, {"groupbuy_id": gb.id, "user_id": user_id}) is None
+    _count(conn, gb.id, people=-int(gone), pieces=-sum(p.quantity for p in mine), waiting=-len(waits))
     for p in mine:
         return_stock(conn, gb.product_id, p.quantity, p.variant)
     promoted = []
@@ -590,6 +606,7 @@ def promote(conn: Connection, product_id: int, variant: str, now: datetime) -> l
         if not take_stock(conn, product_id, qty, variant):
             break
         conn.execute(delete(groupbuy_waitlist).where(groupbuy_waitlist.c.id == entry_id))
+        _count(conn, gb_id, waiting=-1)
         join_no = _add_participant(conn, gb_id, user_id, variant, qty, now)
         _event(conn, gb_id, "promoted", now, user_id=user_id, quantity=qty)
         done.append(Promotion(gb_id, group_id, code, name, user_id, variant, qty, join_no, lang))
@@ -677,6 +694,7 @@ def settle(conn: Connection, groupbuy_id: int, now: datetime) -> Settlement | No
     dropped = waitlist(conn, gb.id)  # the line ends with the group buy; they are told in the announcement
     if dropped:
         conn.execute(delete(groupbuy_waitlist).where(groupbuy_waitlist.c.groupbuy_id == gb.id))
+        _count(conn, gb.id, waiting=-len(dropped))
         for w in dropped:
             _event(conn, gb.id, "dropped", now, user_id=w.user_id, quantity=w.quantity)
     if price is None:

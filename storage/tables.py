@@ -305,6 +305,13 @@ groupbuys = Table(
     Column("limit_qty", Integer, nullable=True),  # 限购: pieces one member may hold; None: no limit
     # The language it was opened in ("zh" | "en"): its announcement and reminder speak it.
     Column("lang", String(8), nullable=False, server_default="zh"),
+    # Kept by catalog/groupbuys.py with every move of its participants and waitlist (migration 0012):
+    # people (a member holding several variants counts once), pieces, waitlisted joins, and the last
+    # 跟团号 handed out (numbers are never reused, so not the participants' highest).
+    Column("people_count", Integer, nullable=False, server_default="0"),
+    Column("piece_count", Integer, nullable=False, server_default="0"),
+    Column("waiting_count", Integer, nullable=False, server_default="0"),
+    Column("last_join_no", Integer, nullable=False, server_default="0"),
 )
 Index("ix_groupbuys_status_deadline", groupbuys.c.status, groupbuys.c.deadline)
 Index("ix_groupbuys_group", groupbuys.c.group_id, groupbuys.c.status)
