@@ -162,17 +162,13 @@ _BY_SENDER = {
 def sender_ids(conn: Connection, wanted: dict[K, tuple[str, int]], numbering: Numbering) -> dict[K, list[str]]:
     """{key: sender ids} for a (group, bitmap) per key (a key per group, or per window and group): one
     statement for every key."""
-    out: dict[K, list[str]] = {}
-    real: set[tuple[str, int]] = set()
-    for gid, bitmap in wanted.values():
-        real.update((gid, bit) for bit in bits_of(bitmap) if (gid, bit) not in numbering.reverse)
+    listed = {key: (gid, list(bits_of(bitmap))) for key, (gid, bitmap) in wanted.items()}
     found = dict(numbering.reverse)
+    real = sorted({(gid, bit) for gid, bits in listed.values() for bit in bits if (gid, bit) not in found})
     if real:
         found.update(((gid, bit), sender) for gid, sender, bit in conn.execute(
-            _BY_BIT[conn.dialect.name], {"wanted": json.dumps(sorted(real))}).all())
-    for key, (gid, bitmap) in wanted.items():
-        out[key] = [found[(gid, bit)] for bit in bits_of(bitmap)]
-    return out
+            _BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}).all())
+    return {key: [found[(gid, bit)] for bit in bits] for key, (gid, bits) in listed.items()}
 
 
 # ---- which days of a window are rolled up -----------------------------------------------------

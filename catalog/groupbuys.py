@@ -276,7 +276,7 @@ def participants(conn: Connection, groupbuy_id: int, limit: int | None = None) -
 
 def joined_live(conn: Connection, group_id: str, user_id: str, now: datetime) -> list[tuple[GroupBuy, Participant]]:
     """The group's live group buys this member is in, newest first, with their own join."""
-    mine = groupbuy_participants.alias("mine")  # not the table the counts correlate on
+    mine = groupbuy_participants.alias("mine")  # the member's own joins
     rows = conn.execute(
         _GROUPBUYS
         .add_columns(mine.c.user_id, mine.c.quantity, mine.c.join_no, mine.c.joined_at, mine.c.variant)

@@ -66,8 +66,13 @@ _NAMES_IN = {
 def names_in(conn: Connection, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """{(group_id, user_id): name} across groups (admin listings); the id where there is no name."""
     keys = list(dict.fromkeys(pairs))
-    found: dict[tuple[str, str], str] = {}
-    if keys:
-        rows = conn.execute(_NAMES_IN[conn.dialect.name], {"pairs": json.dumps(keys)}).all()
-        found.update({(g, u): n for g, u, n in rows})
+    found = named_in(conn, keys)
     return {k: found.get(k) or k[1] for k in keys}
+
+
+def named_in(conn: Connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """{(group_id, user_id): name} of the pairs that have a name (a pair may repeat): one statement."""
+    if not pairs:
+        return {}
+    rows = conn.execute(_NAMES_IN[conn.dialect.name], {"pairs": json.dumps(pairs)}).all()
+    return {(g, u): n for g, u, n in rows}

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from catalog import activity
 from catalog.activity import DayBits, Numbering, Talk, from_bits
-from catalog.members import names_in
+from catalog.members import named_in, names_in
 from storage.tables import activity_senders, deals, groupbuys, groups, inbound_messages, orders, outbox
 from storage.types import UTCDateTime
 
@@ -244,9 +244,10 @@ def _in_windows(windows: list[Window], col, *cols, where):
 def _name_people(conn: Connection, out: list[dict[str, GroupStats]]) -> None:
     """Each listed inviter and contributor gets `name`: how they are named in the group (else their id)."""
     listed = [(gid, p) for by_group in out for gid, s in by_group.items() for p in (*s.top_inviters, *s.contributors)]
-    names = names_in(conn, [(gid, p["user_id"]) for gid, p in listed])
+    names = named_in(conn, [(gid, p["user_id"]) for gid, p in listed])
     for gid, p in listed:
-        p["name"] = names[(gid, p["user_id"])]
+        user = p["user_id"]
+        p["name"] = names.get((gid, user)) or user
 
 
 def _joins_in(conn: Connection, windows: list[Window], only
@@ -298,29 +299,38 @@ def _counts_and_openers(conn: Connection, windows: list[Window], only):
 
 def _contributors(invited: dict[tuple[int, str], dict[str, int]], opened: dict[tuple[int, str], dict[str, set[str]]],
                   talked: dict[tuple[int, str], list[str]]) -> dict[tuple[int, str], list[dict[str, Any]]]:
-    """Who invited someone, opened a group buy or a deal, or talked (3+ non-command messages on 2+ local days)."""
-    reasons: dict[tuple[int, str], dict[str, set[str]]] = {}
+    """Who invited someone, opened a group buy or a deal, or talked (3+ non-command messages on 2+ local days).
 
-    def add(key: tuple[int, str], user: str, why: str) -> None:
-        reasons.setdefault(key, {}).setdefault(user, set()).add(why)
-
+    Reasons are kept as bit flags (REASONS[i] is bit i) and listed from a table of every combination: the
+    admin listing holds thousands of contributors, most of them with one reason."""
+    flags: dict[tuple[int, str], dict[str, int]] = {}
+    invited_flag, talked_flag = 1 << REASONS.index("invited"), 1 << REASONS.index("talked")
     for key, counts in invited.items():
+        mine = flags.setdefault(key, {})
         for user in counts:
-            add(key, user, "invited")
+            mine[user] = mine.get(user, 0) | invited_flag
     for key, people in opened.items():
+        mine = flags.setdefault(key, {})
         for user, whys in people.items():
             for why in whys:
-                add(key, user, why)
+                mine[user] = mine.get(user, 0) | 1 << REASONS.index(why)
     for key, users in talked.items():
+        mine = flags.setdefault(key, {})
         for user in users:
-            add(key, user, "talked")
+            mine[user] = mine.get(user, 0) | talked_flag
 
     out: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for key, people in reasons.items():
-        listed = [{"user_id": u, "reasons": [r for r in REASONS if r in why]} for u, why in people.items()]
-        listed.sort(key=lambda c: (-len(c["reasons"]), c["user_id"]))
-        out[key] = listed
+    for key, people in flags.items():
+        if not people:
+            continue
+        ranked = sorted(people.items(), key=lambda uf: (-_REASON_COUNT[uf[1]], uf[0]))
+        out[key] = [{"user_id": u, "reasons": list(_REASON_LISTS[f])} for u, f in ranked]
     return out
+
+
+# Every combination of reasons, by its flags: the reasons in REASONS order, and how many.
+_REASON_LISTS = [tuple(r for i, r in enumerate(REASONS) if f >> i & 1) for f in range(1 << len(REASONS))]
+_REASON_COUNT = [len(r) for r in _REASON_LISTS]
 
 
 # ---- talk: rolled-up days and the rest of the window read raw -----------------------------------------

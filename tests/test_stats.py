@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 from sqlalchemy import update
 
 from bot import jobs
+from catalog import stats
 from bot.app import create_app
 from bot.settings import load_settings
 from catalog.stats import (
@@ -327,3 +328,25 @@ def test_overlapping_windows_are_refused(db):
     w = Window.last(NOW, 7)
     with db.read() as conn, pytest.raises(ValueError):
         stats_by_windows(conn, [w, Window.last(NOW - timedelta(days=1), 7)], SHANGHAI, None)
+
+
+people = st.sampled_from(["u1", "u2", "u3", "boss", "a"])
+keys = st.tuples(st.integers(0, 1), st.sampled_from(["g1", "g2"]))
+
+
+@given(st.dictionaries(keys, st.dictionaries(people, st.integers(1, 3))),
+       st.dictionaries(keys, st.dictionaries(people, st.sets(st.sampled_from(["groupbuy", "deal"]), min_size=1))),
+       st.dictionaries(keys, st.lists(people, unique=True)))
+def test_contributors_list_each_person_once_with_reasons_in_order_most_reasons_first(invited, opened, talked):
+    why: dict = {}
+    for source, reason_of in ((invited, lambda _: {"invited"}), (opened, lambda whys: whys), (talked, None)):
+        for key, users in source.items():
+            for user in users:
+                reasons = {"talked"} if reason_of is None else reason_of(users[user])
+                why.setdefault(key, {}).setdefault(user, set()).update(reasons)
+    expected = {
+        key: sorted(({"user_id": u, "reasons": [r for r in stats.REASONS if r in rs]} for u, rs in found.items()),
+                    key=lambda c: (-len(c["reasons"]), c["user_id"]))
+        for key, found in why.items()
+    }
+    assert stats._contributors(invited, opened, talked) == {key: listed for key, listed in expected.items() if listed}
