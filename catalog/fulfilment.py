@@ -10,6 +10,7 @@ from typing import Any, Iterator
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
+from catalog.members import name_of
 from catalog.orders import Order, get_order, order_no
 from storage.tables import groupbuys, member_pickups, members, orders, products
 
@@ -65,7 +66,7 @@ def _why_not(order: Order | None) -> str:
 def _outcome(conn: Connection, group_id: str, order_id: int, done: bool) -> Outcome:
     order = _in_group(conn, group_id, order_id)
     if done:
-        return Outcome(order_id, True, None, order, member_name(conn, group_id, order.user_id))
+        return Outcome(order_id, True, None, order, name_of(conn, group_id, order.user_id))
     return Outcome(order_id, False, _why_not(order), order)
 
 
@@ -110,14 +111,6 @@ def give_point_to_waiting_orders(conn: Connection, group_id: str, user_id: str, 
 
 
 # ---- reading: what waits, pick lists, spreadsheet rows ----------------------------------------
-
-def member_name(conn: Connection, group_id: str, user_id: str) -> str:
-    """The member's name in the group, or the id where no channel named them."""
-    name = conn.execute(
-        select(members.c.name).where(members.c.group_id == group_id, members.c.user_id == user_id)
-    ).scalar_one_or_none()
-    return name or user_id
-
 
 @dataclass
 class Line:
