@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
-from helpers import T0, Chat, FakeClock
+from helpers import T0, Chat, FakeClock, add_product
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import groupbuys, made_outside_metadata, metadata
@@ -152,3 +152,31 @@ def test_0011_drops_the_group_time_index_and_keeps_the_messages_counted(empty_db
         command.downgrade(cfg, "0010")
         conn.commit()
     assert "ix_inbound_group_time" in indexes()
+
+
+def test_downgrading_to_the_first_revision_keeps_group_buys_joins_and_events(db):
+    """Dropping groupbuys' columns on the way down (0012, 0004, 0003) must not copy the table on SQLite:
+    dropping the old copy would delete every join and event through ON DELETE CASCADE."""
+    from alembic import command
+
+    from storage.migrate import alembic_config
+
+    chat = Chat(db, FakeClock())
+    add_product(db, stock=10)
+    chat.send("开团 A12 2:150 截止 2h", user="boss", role="owner")
+    chat.send("参团 1 1", user="amy")
+    chat.send("参团 1 1", user="bob")
+
+    def rows() -> tuple[int, int, int]:
+        with db.read() as conn:
+            return tuple(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                         for t in ("groupbuys", "groupbuy_participants", "groupbuy_events"))
+
+    before = rows()
+    assert before == (1, 2, 3)
+    with db.engine.connect() as conn:
+        cfg = alembic_config(db.url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+        conn.commit()
+    assert rows() == before

@@ -21,5 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("groupbuys", schema=None) as batch_op:
-        batch_op.drop_column("lang")
+    # In place, not in batch mode: on SQLite that copies groupbuys and drops the old table, which deletes
+    # every participant and event through their ON DELETE CASCADE (SQLite 3.35+ drops a column in place).
+    op.drop_column("groupbuys", "lang")

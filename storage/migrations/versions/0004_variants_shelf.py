@@ -70,8 +70,9 @@ def downgrade() -> None:
         batch_op.drop_constraint('uq_groupbuy_participants_user_variant', type_='unique')
         batch_op.create_unique_constraint('uq_groupbuy_participants_user', ['groupbuy_id', 'user_id'])
         batch_op.drop_column('variant')
-    with op.batch_alter_table('groupbuys', schema=None) as batch_op:
-        batch_op.drop_column('limit_qty')
+    # In place, not in batch mode: copying groupbuys on SQLite would delete its participants and events
+    # through their ON DELETE CASCADE (SQLite 3.35+ drops a column in place).
+    op.drop_column('groupbuys', 'limit_qty')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_column('variant')
     with op.batch_alter_table('groupbuy_waitlist', schema=None) as batch_op:
