@@ -307,9 +307,7 @@ def bench_stats(dbs: Databases, kinds: list[str], n_messages: int, n_groups: int
 
     import httpx
 
-    from bot.app import create_app, freeze_startup_objects
     from bot.jobs import roll_up_activity
-    from bot.settings import load_settings
 
     rows = []
     for kind in kinds:
@@ -326,13 +324,7 @@ def bench_stats(dbs: Databases, kinds: list[str], n_messages: int, n_groups: int
         analyze(db)
         if kind == "postgresql":
             vacuum(db)
-        app = create_app(load_settings(database_url=db.url, admin_token="bench"), db=db, clock=lambda: T0)
-        freeze_startup_objects()  # as `tuanbot serve` does: full GC collections no longer walk what exists by now
-        auth = {"Authorization": "Bearer bench"}
-
-        async def get(client, path):
-            r = await client.get(path, headers=auth)
-            assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        app, get = admin_app(db)
 
         async def run():
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://b") as client:
@@ -353,6 +345,34 @@ def bench_stats(dbs: Databases, kinds: list[str], n_messages: int, n_groups: int
           ["database", "request", "ms (median)"], rows)
 
 
+def admin_app(db: Database):
+    """The app on `db` as `tuanbot serve` builds it, clock at T0, and `get(client, path)`: an admin GET that
+    must answer 200."""
+    from bot.app import create_app, freeze_startup_objects
+    from bot.settings import load_settings
+
+    app = create_app(load_settings(database_url=db.url, admin_token="bench"), db=db, clock=lambda: T0)
+    freeze_startup_objects()  # as `tuanbot serve` does: full GC collections no longer walk what exists by now
+    auth = {"Authorization": "Bearer bench"}
+
+    async def get(client, path):
+        r = await client.get(path, headers=auth)
+        assert r.status_code == 200, (path, r.status_code, r.text[:200])
+
+    return app, get
+
+
+async def atimes(fn, repeat: int) -> list[float]:
+    """ms of each of `repeat` awaits of fn(), after one to warm up."""
+    await fn()
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        await fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
 def _timed(fn, repeat: int) -> list[float]:
     fn()
     out = []
@@ -364,13 +384,7 @@ def _timed(fn, repeat: int) -> list[float]:
 
 
 async def _amedian(fn, repeat: int) -> float:
-    await fn()
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        await fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return statistics.median(out)
+    return statistics.median(await atimes(fn, repeat))
 
 
 # ---- goal 3: big group buys ---------------------------------------------------------------------------------

@@ -80,32 +80,12 @@ def _spread(times: list[float]) -> str:
     return f"{statistics.median(times):.1f} (min {min(times):.1f})"
 
 
-async def _atimes(fn, repeat: int) -> list[float]:
-    await fn()
-    await fn()
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        await fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
-
-
 def time_requests(kind: str, name: str, repeat: int, profile: bool, windows: list[int],
                   only_command: bool) -> list[tuple[str, str]]:
     import httpx
 
-    from bot.app import create_app, freeze_startup_objects
-    from bot.settings import load_settings
-
     db = Database(_url(kind, name))
-    app = create_app(load_settings(database_url=db.url, admin_token="bench"), db=db, clock=lambda: scale.T0)
-    freeze_startup_objects()
-    auth = {"Authorization": "Bearer bench"}
-
-    async def get(client, path):
-        r = await client.get(path, headers=auth)
-        assert r.status_code == 200, (path, r.status_code, r.text[:200])
+    app, get = scale.admin_app(db)
 
     async def run():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://b") as client:
@@ -121,10 +101,10 @@ def time_requests(kind: str, name: str, repeat: int, profile: bool, windows: lis
                 return out
             for days in windows:
                 path = f"/admin/stats?days={days}"
-                out.append((f"stats?days={days}", _spread(await _atimes(lambda: get(client, path), repeat))))
+                out.append((f"stats?days={days}", _spread(await scale.atimes(lambda: get(client, path), repeat))))
             if windows:
                 chart = "/admin/groups/g0000/chart.png?days=30"
-                out.append(("chart.png", _spread(await _atimes(lambda: get(client, chart), repeat))))
+                out.append(("chart.png", _spread(await scale.atimes(lambda: get(client, chart), repeat))))
             return out
 
     out = asyncio.run(run())

@@ -124,10 +124,6 @@ class Member:
 
 # ---- the filters every figure is built from (shared by the totals and the per-day series) ----------
 
-def _joins(w: Window):
-    return and_(_im.c.kind == "event", _im.c.event == "member_joined", w.holds(_im.c.received_at))
-
-
 def _live_orders(w: Window):
     return and_(orders.c.status != "cancelled", w.holds(orders.c.created_at))
 
