@@ -256,7 +256,7 @@ def signed_envelope(encrypted: str) -> tuple[str, dict[str, str]]:
     "A" * 64,  # whole blocks that decrypt to garbage
     PrpCrypto(WeChatCrypto(TOKEN, AES_KEY, APPID).key).encrypt(text_xml("x"), "wxSomeoneElse").decode(),
     PrpCrypto(WeChatCrypto(TOKEN, AES_KEY, APPID).key).encrypt("<xml><unclosed>", APPID).decode(),
-])
+], ids=["not-base64", "part-block", "garbage-blocks", "other-appid", "bad-xml"])  # fixed ids: the ciphertexts are random
 async def test_undecryptable_body_with_valid_signature_is_400(encrypted):
     process = Recorder()
     envelope, params = signed_envelope(encrypted)
