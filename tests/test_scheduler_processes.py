@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from catalog.groups import put_group
 from catalog.pushes import create_push
@@ -98,17 +98,35 @@ def test_two_serve_processes_deliver_each_due_push_once(pg_db, receiver, tmp_pat
 
 
 def test_a_process_killed_mid_send_leaves_its_rows_to_the_other(pg_db, receiver, tmp_path):
+    """b never sends a row while a's lease on it lasts, and sends it once the lease has ended.
+
+    The lease is 60 s; rather than wait it out, the test ends a's leases itself (claimed_until set to the
+    past) once it has seen b at work on other rows and leave a's alone."""
     receiver.gate.clear()  # hold every request open: the sender is mid-send
     ten_due_pushes(pg_db, receiver)
     a = serve(pg_db, tmp_path, "a")
     b = None
     try:
         assert receiver.arrived.wait(60), (tmp_path / "a.log").read_text()
-        b = serve(pg_db, tmp_path, "b")  # a holds the leases on every row it is sending
+        held_by_a = leased(pg_db)
+        assert held_by_a  # a claims before it sends
+        assert wait_for(lambda: len(receiver.got) == len(held_by_a), 30)  # a is mid-send on every row it holds
+        b = serve(pg_db, tmp_path, "b")
         a.send_signal(signal.SIGKILL)
         a.wait(10)
         receiver.gate.set()  # the held requests are answered 503 (not delivered); later ones 200
-        assert wait_for(lambda: set(statuses(pg_db).values()) == {"sent"} and len(statuses(pg_db)) == 10, 150), \
+        now = datetime.now(timezone.utc)
+        with pg_db.begin() as conn:  # a push due after the kill: only b can send it
+            put_group(conn, "g10", {"push_target": {"kind": "bridge", "url": receiver.url("/g10")}}, now)
+            create_push(conn, "g10", "push 10", now=now, tz=TZ, at=now - timedelta(seconds=1))
+        assert wait_for(lambda: receiver.delivered().total() == 1, 60), (tmp_path / "b.log").read_text()
+        time.sleep(1)  # b ticks every 0.2 s: five more chances to take a's rows
+        assert len(receiver.got) == len(held_by_a) + 1  # b sent the new push and nothing of a's
+        assert leased(pg_db) == held_by_a
+        with pg_db.begin() as conn:  # a's leases end (what 60 s would do)
+            conn.execute(update(outbox).where(outbox.c.id.in_(held_by_a))
+                         .values(claimed_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        assert wait_for(lambda: set(statuses(pg_db).values()) == {"sent"} and len(statuses(pg_db)) == 11, 60), \
             statuses(pg_db)
     finally:
         stop([p for p in (a, b) if p is not None])
@@ -116,3 +134,10 @@ def test_a_process_killed_mid_send_leaves_its_rows_to_the_other(pg_db, receiver,
     assert set(delivered) == set(statuses(pg_db)) and set(delivered.values()) == {1}
     # a's tries reached the receiver but were never answered 2xx; b sent those rows once a's lease ended.
     assert {r["body"]["delivery_id"] for r in receiver.got if r["status"] != 200}
+
+
+def leased(db) -> set[int]:
+    """Ids of the pending rows whose lease has not ended."""
+    with db.read() as conn:
+        return set(conn.execute(select(outbox.c.id).where(
+            outbox.c.status == "pending", outbox.c.claimed_until > datetime.now(timezone.utc))).scalars())
