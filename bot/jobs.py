@@ -17,7 +17,7 @@ from typing import Callable
 import httpx
 
 from bot import delivery
-from catalog import activity, content, pushes, reminders
+from catalog import activity, content, member_totals, pushes, reminders
 from catalog.groupbuys import due_groupbuys, get_groupbuy
 from handlers.announcements import remind, settle_groupbuy
 from storage.db import Database
@@ -136,6 +136,23 @@ def roll_up_activity(db: Database, clock: Clock, *, tz: tzinfo) -> int:
             counted = activity.count_day(conn, day, tz)
         with db.begin() as conn:
             done += activity.roll_up_day(conn, day, tz, now, counted)
+    return done
+
+
+def fold_member_totals(db: Database, clock: Clock) -> int:
+    """Fold the messages older than member_totals.GRACE into the member list's totals, an hour at a time
+    (catalog.member_totals), at most STEPS_PER_RUN steps a run; returns how many steps this process folded."""
+    done = 0
+    for _ in range(member_totals.STEPS_PER_RUN):
+        with db.read() as conn:  # counted outside the writing transaction, which stays short
+            step = member_totals.next_step(conn, clock())
+            if step is None:
+                break
+            counted = member_totals.count_step(conn, *step)
+        with db.begin() as conn:
+            if not member_totals.fold(conn, *step, counted):
+                break  # another process is folding
+        done += 1
     return done
 
 

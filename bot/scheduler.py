@@ -43,6 +43,7 @@ class Scheduler:
             (jobs.enqueue_due_pushes, {"tz": tz}),
             (jobs.nudge_quiet_groups, {"quiet": quiet, "tz": tz}),
             (jobs.roll_up_activity, {"tz": tz}),
+            (jobs.fold_member_totals, {}),
             (jobs.dispatch_outbox, {"secret": settings.bridge_secret, "quiet": quiet, "tz": tz,
                                     "client": self._client, "stop": self._stop}),
         ]

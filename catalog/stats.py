@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from catalog import activity
+from catalog import activity, member_totals
 from catalog.activity import DayBits, Numbering, Talk, from_bits
 from catalog.members import named_in, names_in
 from storage.tables import activity_senders, deals, groupbuys, groups, inbound_messages, orders, outbox
@@ -588,17 +588,12 @@ def daily_series(conn: Connection, group_id: str, w: Window, tz: ZoneInfo) -> li
 
 def members(conn: Connection, group_id: str, *, limit: int = 100, offset: int = 0) -> list[Member]:
     """Everyone seen in the group (wrote, or joined), most recently seen first, with who invited them
-    and how many they invited. All time, not a window."""
+    and how many they invited. All time, not a window: folded totals plus the latest messages
+    (catalog.member_totals), so the cost follows the group's members, not its history."""
+    seen = member_totals.seen_in(group_id).subquery()
     rows = conn.execute(
-        select(
-            _im.c.sender_id,
-            func.min(_im.c.received_at),
-            func.max(_im.c.received_at),
-            func.sum(case((_im.c.kind == "text", 1), else_=0)),
-        )
-        .where(_im.c.group_id == group_id, (_im.c.kind == "text") | (_im.c.event == "member_joined"))
-        .group_by(_im.c.sender_id)
-        .order_by(func.max(_im.c.received_at).desc(), _im.c.sender_id)
+        select(seen.c.user_id, seen.c.first_seen, seen.c.last_seen, seen.c.texts)
+        .order_by(seen.c.last_seen.desc(), seen.c.user_id)
         .limit(limit)
         .offset(offset)
     ).all()
@@ -606,7 +601,8 @@ def members(conn: Connection, group_id: str, *, limit: int = 100, offset: int = 
     invited_by: dict[str, str] = {}
     for user, inviter in conn.execute(
         select(_im.c.sender_id, _im.c.inviter_id)
-        .where(_im.c.group_id == group_id, _im.c.event == "member_joined", _im.c.sender_id.in_(users),
+        .where(_im.c.group_id == group_id, _im.c.kind == "event", _im.c.event == "member_joined",
+               _im.c.sender_id.in_(users),
                _im.c.inviter_id.is_not(None), _im.c.inviter_id != "")
         .order_by(_im.c.received_at.desc(), _im.c.id.desc())
     ):
@@ -614,7 +610,8 @@ def members(conn: Connection, group_id: str, *, limit: int = 100, offset: int = 
     invited = dict(
         conn.execute(
             select(_im.c.inviter_id, func.count(distinct(_im.c.sender_id)))
-            .where(_im.c.group_id == group_id, _im.c.event == "member_joined", _im.c.inviter_id.in_(users))
+            .where(_im.c.group_id == group_id, _im.c.kind == "event", _im.c.event == "member_joined",
+                   _im.c.inviter_id.in_(users))
             .group_by(_im.c.inviter_id)
         ).all()
     )

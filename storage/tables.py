@@ -152,6 +152,29 @@ Index(
     inbound_messages.c.is_command,
 )
 
+# ---- everyone seen in a group, folded (catalog/member_totals.py) ---------------------------------
+
+# Per group and member, their texts and member_joined events up to member_totals_mark.through: when first
+# and last seen, and how many texts. Messages from `through` on are read from inbound_messages.
+member_totals = Table(
+    "member_totals",
+    metadata,
+    Column("group_id", String(128), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("texts", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# One row (id 1): the messages received before `through` are in member_totals (NULL: none yet).
+member_totals_mark = Table(
+    "member_totals_mark",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("through", UTCDateTime, nullable=True),
+)
+
 # ---- the per-day rollup of group talk (catalog/activity.py) --------------------------------------
 
 # Each closed local day's texts per group (days in the stats time zone, rolled up once, never changed).
