@@ -1,7 +1,8 @@
 """Benchmark: tuanbot at scale (issue 15). One table per goal, each with the small-case time and the ratio.
 
     .venv/bin/python bench/scale.py [--goals search,stats,groupbuy] [--databases sqlite,postgresql]
-        [--products 100000] [--messages 1000000] [--groups 1000] [--participants 300000] [--repeat 15]
+        [--products 100000] [--messages 1000000] [--groups 1000] [--busy-messages 42000]
+        [--participants 300000] [--repeat 15]
 
 Everything is measured in-process through the real Dispatcher (a message: dedupe record, route,
 handler, reply, commit), the median of --repeat runs after two warm-ups, in ms; the admin stats
@@ -15,7 +16,8 @@ through the app's HTTP routes on an in-process ASGI client. Databases are built 
 - stats: --messages inbound messages over --groups groups and 30 days (bulk-inserted rows, as the
   dispatcher writes them), then the closed days rolled up as the scheduler's job does (its time is
   printed; --no-rollup leaves them to be read from the messages), GET /admin/stats?days=1, 7 and 30,
-  统计 of the busiest group, chart.png.
+  统计 of the busiest group, chart.png, and that group's member list before and after the scheduler's
+  fold of the member totals (its time is printed).
 - groupbuy: a join with --participants past participants in other (settled) group buys against a
   join on an empty database, and settling a 3,000-participant group buy.
 """
@@ -261,8 +263,8 @@ def _count_matches(db: Database, word: str) -> int:
 BUSY_GROUP_MESSAGES = 42_000
 
 
-def build_history(db: Database, n_messages: int, n_groups: int) -> float:
-    """n_messages inbound rows over n_groups groups and the 30 days before T0 (group g0000 holds 42,000),
+def build_history(db: Database, n_messages: int, n_groups: int, busy: int = BUSY_GROUP_MESSAGES) -> float:
+    """n_messages inbound rows over n_groups groups and the 30 days before T0 (group g0000 holds `busy`),
     1 % of them member_joined events with an inviter, a tenth of the texts commands; 1,000 orders a day."""
     from sqlalchemy import insert
 
@@ -278,7 +280,7 @@ def build_history(db: Database, n_messages: int, n_groups: int) -> float:
     batch: list[dict] = []
     with db.begin() as conn:
         for i in range(n_messages):
-            g = 0 if i < BUSY_GROUP_MESSAGES else 1 + rnd.randrange(n_groups - 1)
+            g = 0 if i < busy else 1 + rnd.randrange(n_groups - 1)
             joined = rnd.random() < 0.01
             batch.append({
                 "channel": "bridge", "msg_id": f"h{i}", "group_id": f"g{g:04d}", "sender_id": f"u{rnd.randrange(300)}",
@@ -302,18 +304,19 @@ def build_history(db: Database, n_messages: int, n_groups: int) -> float:
 
 
 def bench_stats(dbs: Databases, kinds: list[str], n_messages: int, n_groups: int, repeat: int,
-                rollup: bool = True) -> None:
+                rollup: bool = True, busy: int = BUSY_GROUP_MESSAGES) -> None:
     import asyncio
 
     import httpx
 
-    from bot.jobs import roll_up_activity
+    from bot.jobs import fold_member_totals, roll_up_activity
 
     rows = []
+    members = "/admin/groups/g0000/members?limit=100"
     for kind in kinds:
         db = dbs.fresh(kind, "stats")
         import_file(db, write_catalog(100), T0)
-        took = build_history(db, n_messages, n_groups)
+        took = build_history(db, n_messages, n_groups, busy)
         print(f"\n{kind}: {n_messages:,} messages over {n_groups:,} groups and 30 days written in {took:.1f} s")
         if rollup:
             t = time.perf_counter()
@@ -325,6 +328,20 @@ def bench_stats(dbs: Databases, kinds: list[str], n_messages: int, n_groups: int
         if kind == "postgresql":
             vacuum(db)
         app, get = admin_app(db)
+
+        async def members_ms() -> float:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://b") as client:
+                return await _amedian(lambda: get(client, members), repeat)
+
+        if rollup:
+            rows.append([kind, f"GET {members}, nothing folded (reads the group's history)",
+                         f"{asyncio.run(members_ms()):.0f}"])
+            t = time.perf_counter()
+            steps = 0
+            while n := fold_member_totals(db, lambda: T0):  # what the scheduler does over a few ticks
+                steps += n
+            print(f"{kind}: folding the member totals ({steps} steps of an hour) took {time.perf_counter() - t:.1f} s")
+            rows.append([kind, f"GET {members}, folded", f"{asyncio.run(members_ms()):.0f}"])
 
         async def run():
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://b") as client:
@@ -339,7 +356,7 @@ def bench_stats(dbs: Databases, kinds: list[str], n_messages: int, n_groups: int
             rows.append([kind, label, f"{ms:.0f}"])
         s = Sender(db, group="g0000")
         ms = statistics.median(_timed(lambda: s.send("统计", user="boss"), repeat))
-        rows.append([kind, f"统计 in g0000 ({BUSY_GROUP_MESSAGES:,} messages in 30 days)", f"{ms:.1f}"])
+        rows.append([kind, f"统计 in g0000 ({busy:,} messages in 30 days)", f"{ms:.1f}"])
     table(f"Goal 2, stats: ms with {n_messages:,} messages over {n_groups:,} groups and 30 days, "
           + ("closed days rolled up" if rollup else "no day rolled up (every figure read from the messages)"),
           ["database", "request", "ms (median)"], rows)
@@ -467,6 +484,8 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
     ap.add_argument("--no-rollup", action="store_true",
                     help="stats: leave every day un-rolled-up (the figures read from the messages alone)")
+    ap.add_argument("--busy-messages", type=int, default=BUSY_GROUP_MESSAGES,
+                    help="stats: how many of the messages go to the busiest group, g0000")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     kinds = args.databases.split(",")
@@ -478,7 +497,8 @@ def main() -> int:
         if "search" in goals:
             bench_search(dbs, kinds, args.products, args.repeat)
         if "stats" in goals:
-            bench_stats(dbs, kinds, args.messages, args.groups, max(3, args.repeat // 3), rollup=not args.no_rollup)
+            bench_stats(dbs, kinds, args.messages, args.groups, max(3, args.repeat // 3), rollup=not args.no_rollup,
+                        busy=args.busy_messages)
         if "groupbuy" in goals:
             bench_groupbuy(dbs, kinds, args.participants, args.repeat)
     finally:
