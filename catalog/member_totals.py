@@ -53,23 +53,26 @@ def next_step(conn: Connection, now: datetime) -> tuple[datetime | None, datetim
     return through, end  # the first fold (from None) takes everything before `end`, the oldest message included
 
 
+def _seen(*where):
+    """A subquery (group_id, sender_id, received_at, texts) of the messages `where` that make a member seen:
+    texts (counting 1) and member_joined events (0), each read as a range of the (group, kind, time) index,
+    so a step or a group's latest messages are read without the rest of history."""
+    return union_all(*(
+        select(_im.c.group_id, _im.c.sender_id, _im.c.received_at, literal_column(str(texts), Integer).label("texts"))
+        .where(_im.c.kind == kind, *which, *where)
+        for kind, texts, which in _KINDS
+    )).subquery()
+
+
 def count_step(conn: Connection, lo: datetime | None, hi: datetime) -> list[tuple[str, str, datetime, datetime, int]]:
     """(group, member, first seen, last seen, texts) over the messages received in [lo, hi) (lo None: all
-    before hi) of every known group: read before the fold claims its step, outside its writing transaction.
-    Texts and joins are read as two ranges of the (group, kind, time) index each, so a step reads its own
-    hour and not the groups' history."""
-    only = known_groups(conn)
+    before hi) of every known group: read before the fold claims its step, outside its writing transaction."""
     when = [_im.c.received_at < hi] + ([_im.c.received_at >= lo] if lo is not None else [])
-    parts = [
-        select(_im.c.group_id, _im.c.sender_id, _im.c.received_at, literal_column(str(texts), Integer).label("texts"))
-        .where(only(_im.c.group_id), _im.c.kind == kind, *which, *when)
-        for kind, texts, which in _KINDS
-    ]
-    both = union_all(*parts).subquery()
+    seen = _seen(known_groups(conn)(_im.c.group_id), *when)
     return [tuple(r) for r in conn.execute(
-        select(both.c.group_id, both.c.sender_id, func.min(both.c.received_at), func.max(both.c.received_at),
-               func.sum(both.c.texts))
-        .group_by(both.c.group_id, both.c.sender_id)
+        select(seen.c.group_id, seen.c.sender_id, func.min(seen.c.received_at), func.max(seen.c.received_at),
+               func.sum(seen.c.texts))
+        .group_by(seen.c.group_id, seen.c.sender_id)
     )]
 
 
@@ -102,19 +105,15 @@ def fold(conn: Connection, lo: datetime | None, hi: datetime, counted: list[tupl
 
 def seen_in(group_id: str):
     """A select of (user_id, first_seen, last_seen, texts) for everyone seen in the group, all time: their
-    folded totals and the messages from the mark on, read together (one snapshot, one statement). Texts and
-    joins are two ranges of the (group, kind, time) index."""
+    folded totals and the messages from the mark on, read together (one snapshot, one statement)."""
     mark = select(member_totals_mark.c.through).where(member_totals_mark.c.id == 1).scalar_subquery()
-    since = func.coalesce(mark, literal(_BEFORE_ALL, UTCDateTime()))
-    parts = [select(member_totals.c.user_id, member_totals.c.first_seen, member_totals.c.last_seen,
-                    member_totals.c.texts).where(member_totals.c.group_id == group_id)]
-    for kind, texts, which in _KINDS:
-        parts.append(
-            select(_im.c.sender_id, _im.c.received_at.label("first_seen"), _im.c.received_at.label("last_seen"),
-                   literal_column(str(texts), Integer).label("texts"))
-            .where(_im.c.group_id == group_id, _im.c.kind == kind, _im.c.received_at >= since, *which)
-        )
-    both = union_all(*parts).subquery()
+    recent = _seen(_im.c.group_id == group_id,
+                   _im.c.received_at >= func.coalesce(mark, literal(_BEFORE_ALL, UTCDateTime())))
+    both = union_all(
+        select(member_totals.c.user_id, member_totals.c.first_seen, member_totals.c.last_seen,
+               member_totals.c.texts).where(member_totals.c.group_id == group_id),
+        select(recent.c.sender_id, recent.c.received_at, recent.c.received_at, recent.c.texts),
+    ).subquery()
     user, first, last, texts = (both.c[i] for i in range(4))
     return (
         select(user.label("user_id"), func.min(first).label("first_seen"), func.max(last).label("last_seen"),
