@@ -18,6 +18,10 @@ RATE_PER_WINDOW = 20  # messages per target …
 RATE_WINDOW = timedelta(minutes=1)  # … per window
 NO_TARGET_RECHECK = timedelta(minutes=1)  # a group without a push target is looked at again this often
 NO_TARGET = "no push target"  # last_error of a row held because its group has none
+# WeCom's group robot takes markdown of at most 4,096 bytes of UTF-8 (its documented limit) and refuses a
+# longer one on every retry: a longer message is queued as several, for every kind of target, so a group
+# reads the same parts whatever its target.
+MAX_MESSAGE_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -34,21 +38,55 @@ class Claimed:
 
 
 def enqueue(conn: Connection, group_id: str, text: str, now: datetime, source: str | None = None) -> str:
-    """Queue one message for a group; returns its delivery_id (the same on every retry)."""
-    delivery_id = uuid.uuid4().hex
-    conn.execute(
-        outbox.insert().values(
-            group_id=group_id,
-            delivery_id=delivery_id,
-            text=text,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            source=source,
-            created_at=now,
+    """Queue a message for a group; returns its delivery_id (the same on every retry). A text longer than
+    MAX_MESSAGE_BYTES is queued as several rows, one per part (split_message), in order: each is a message
+    of its own to the receiver (its own delivery_id and share of the target's budget); the first part's
+    delivery_id is returned."""
+    ids = []
+    for part in split_message(text):  # one row at a time: ids, and so the send order, follow the parts
+        ids.append(uuid.uuid4().hex)
+        conn.execute(
+            outbox.insert().values(
+                group_id=group_id,
+                delivery_id=ids[-1],
+                text=part,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                source=source,
+                created_at=now,
+            )
         )
-    )
-    return delivery_id
+    return ids[0]
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE_BYTES) -> list[str]:
+    """The text as parts of at most `limit` UTF-8 bytes, cut between lines (the newline at a cut is
+    dropped); a line longer than `limit` is cut between characters. Parts holding only whitespace are left
+    out (a text of nothing else stays one part). A text that fits is returned whole. `limit` must hold the
+    longest UTF-8 character (4 bytes)."""
+    if _size(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current: str | None = None
+    for line in text.split("\n"):
+        joined = line if current is None else f"{current}\n{line}"
+        if _size(joined) <= limit:
+            current = joined
+            continue
+        if current is not None:
+            parts.append(current)
+        while _size(line) > limit:
+            head = line.encode()[:limit].decode("utf-8", "ignore")  # "ignore" drops a character cut in two
+            parts.append(head)
+            line = line[len(head):]
+        current = line
+    parts.append(current)
+    return [p for p in parts if p.strip()] or parts[:1]
+
+
+def _size(text: str) -> int:
+    return len(text.encode())
 
 
 def withdraw(conn: Connection, source: str, now: datetime, why: str) -> int:

@@ -13,7 +13,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class Receiver:
-    """`answers`: a list of (status, body-dict) popped per request; when empty, `default` answers.
+    """`answers`: a list of (status, body-dict) popped per request; when empty, `default` answers (or, when
+    it is a function, default(request body) does).
     `got`: every request as {"path", "headers", "raw", "body", "status"} (body parsed as JSON).
     While `gate` is cleared, requests are held open and, once it is set again, answered 503."""
 
@@ -35,7 +36,7 @@ class Receiver:
                     receiver.got.append(record)
                     held = not receiver.gate.is_set()
                     if not held:
-                        status, body = receiver.answers.pop(0) if receiver.answers else receiver.default
+                        status, body = receiver.answers.pop(0) if receiver.answers else receiver.answer(record["body"])
                 receiver.arrived.set()
                 if held:
                     receiver.gate.wait()
@@ -57,6 +58,9 @@ class Receiver:
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def answer(self, body: dict) -> tuple[int, dict]:
+        return self.default(body) if callable(self.default) else self.default
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}{path}"

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.channels.bridge import sign
@@ -13,7 +15,7 @@ from bot.jobs import LEASE, dispatch_outbox
 from catalog.groups import put_group
 from helpers import T0
 from receiver import Receiver
-from storage.outbox import claim_due, enqueue, mark_sent
+from storage.outbox import claim_due, enqueue, mark_sent, split_message
 from storage.tables import outbox
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -148,6 +150,62 @@ def test_wecom_other_errcode_is_a_failed_try(db, clock, receiver):
     queue(db, "g1", "hi")
     assert dispatch(db, clock).retried == 1
     assert "93000" in rows(db)[0]["last_error"]
+
+
+def wecom_limit(body):
+    """WeCom's group robot: markdown over 4,096 bytes of UTF-8 is refused, whatever the retry."""
+    if len(body["markdown"]["content"].encode()) > 4096:
+        return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+    return 200, {"errcode": 0, "errmsg": "ok"}
+
+
+def test_a_push_over_wecoms_4096_bytes_goes_out_as_several_messages_in_order(db, clock, receiver):
+    target(db, "g1", receiver.url("/robot"), kind="wecom_robot")
+    receiver.default = wecom_limit
+    lines = [f"{i:02d}. 内蒙古风干牛肉干 500g 今晚八点开团，先到先得，数量有限" for i in range(80)]
+    text = "\n".join(lines)  # 80 lines of 74 bytes: 5,999 bytes
+    first_id = queue(db, "g1", text)
+    assert dispatch(db, clock).sent == 2
+    contents = [r["body"]["markdown"]["content"] for r in receiver.got]
+    assert all(r["status"] == 200 and len(c.encode()) <= 4096 for r, c in zip(receiver.got, contents))
+    assert "\n".join(contents) == text  # cut between lines, in order
+    sent = rows(db)
+    assert [r["status"] for r in sent] == ["sent", "sent"] and sent[0]["delivery_id"] == first_id
+    assert len({r["delivery_id"] for r in sent}) == 2 and {r["source"] for r in sent} == {"test"}
+
+
+def test_one_line_over_4096_bytes_is_cut_between_characters(db, clock, receiver):
+    target(db, "g1", receiver.url("/robot"), kind="wecom_robot")
+    receiver.default = wecom_limit
+    text = "团" * 2000 + "🎉" * 500  # 6,000 + 2,000 bytes, no line break; 4-byte characters across a cut
+    queue(db, "g1", text)
+    assert dispatch(db, clock).sent == 2
+    contents = [r["body"]["markdown"]["content"] for r in receiver.got]
+    assert "".join(contents) == text and all(len(c.encode()) <= 4096 for c in contents)
+
+
+def test_a_message_that_fits_is_one_row_unchanged(db, clock, receiver):
+    target(db, "g1", receiver.url())
+    text = "\n\n".join(["团" * 600] * 2) + "\n"  # 3,603 bytes, blank line and trailing newline kept
+    queue(db, "g1", text)
+    assert dispatch(db, clock).sent == 1 and receiver.got[0]["body"]["text"] == text
+
+
+_words = st.text(st.sampled_from("ab团🎉 "), max_size=40)
+
+
+@given(st.lists(_words, min_size=1, max_size=60), st.integers(4, 200))
+def test_split_message_keeps_every_character_in_order_within_the_limit(lines, limit):
+    text = "\n".join(lines)
+    parts = split_message(text, limit)
+    assert parts and all(len(p.encode()) <= limit for p in parts)
+    assert all(p.strip() for p in parts) or parts == [text]
+    # Cuts drop only whitespace (a newline, or a part that was nothing else): the rest reads the same.
+    assert "".join("".join(parts).split()) == "".join(text.split())
+    if len(text.encode()) <= limit:
+        assert parts == [text]
+    elif all(len(line.encode()) <= limit for line in lines) and all(line.strip() for line in lines):
+        assert "\n".join(parts) == text  # every line fits: cut between lines only
 
 
 def test_group_without_push_target_is_held_until_it_has_one(db, clock, receiver):
