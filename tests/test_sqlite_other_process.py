@@ -85,7 +85,10 @@ def test_another_process_holding_the_write_lock_stalls_nothing_and_the_message_w
             # Reads do not queue behind the writer either (WAL: readers never wait for it).
             assert client.get("/metrics").status_code == 200
             assert client.get("/admin/products", headers={"Authorization": "Bearer tok"}).status_code == 200
-        assert slowest < 0.1, f"/healthz took {slowest * 1000:.0f} ms while the lock was held"
+        # A loop blocked by the waiting write would answer nothing until the lock is released (after this
+        # loop: seconds). The bound only tells that apart; it is not a latency goal (bench/ measures those),
+        # so a busy CI machine cannot fail it.
+        assert slowest < HOLD_SECONDS / 3, f"/healthz took {slowest * 1000:.0f} ms while the lock was held"
         assert sender.is_alive() and "response" not in answer  # the message waits for the lock...
         holder.stdin.write("go\n")
         holder.stdin.flush()
