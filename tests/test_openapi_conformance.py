@@ -30,7 +30,7 @@ def run_schemathesis(app) -> tuple[int, set[str], list[str]]:
         "generation": {"max-examples": EXAMPLES_PER_OPERATION},
     })
     # GET /chat/events is a Server-Sent Events stream that ends only when the page goes away: here every
-    # generated call to it would wait out a timeout (80 of 120 s of this run). It is tested in
+    # generated call to it would wait out a timeout, most of this run's time. It is tested in
     # test_web_chat.py (history, reconnecting, a bad `after`) and by the browser tests.
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config).exclude(path="/chat/events")
     cases, ran, failures = 0, set(), []

@@ -87,7 +87,7 @@ def test_another_process_holding_the_write_lock_stalls_nothing_and_the_message_w
             assert client.get("/admin/products", headers={"Authorization": "Bearer tok"}).status_code == 200
         # A loop blocked by the waiting write would answer nothing until the lock is released (after this
         # loop: seconds). The bound only tells that apart; it is not a latency goal (bench/ measures those),
-        # so a busy CI machine cannot fail it.
+        # so a slow, busy CI machine still passes it.
         assert slowest < HOLD_SECONDS / 3, f"/healthz took {slowest * 1000:.0f} ms while the lock was held"
         assert sender.is_alive() and "response" not in answer  # the message waits for the lock...
         holder.stdin.write("go\n")
