@@ -62,9 +62,9 @@ def enqueue(conn: Connection, group_id: str, text: str, now: datetime, source: s
 
 def split_message(text: str, limit: int = MAX_MESSAGE_BYTES) -> list[str]:
     """The text as parts of at most `limit` UTF-8 bytes, cut between lines (the newline at a cut is
-    dropped); a line longer than `limit` is cut between characters. Parts holding only whitespace are left
-    out (a text of nothing else gives its first part). A text that fits is returned whole. `limit` must hold the
-    longest UTF-8 character (4 bytes)."""
+    dropped); a line longer than `limit` is cut between characters. Parts holding only whitespace are
+    left out (a text of nothing else gives its first part). A text that fits is returned whole. `limit`
+    must hold the longest UTF-8 character (4 bytes)."""
     if _size(text) <= limit:
         return [text]
     parts: list[str] = []
