@@ -5,7 +5,7 @@ Revises: 0012
 Create Date: 2026-12-03
 
 Only the tables and the mark's one row (nothing folded yet): the scheduler's job folds a database's
-existing messages a day at a time (catalog/member_totals.py), and until then the member list reads them
+existing messages an hour at a time (catalog/member_totals.py), and until then the member list reads them
 from inbound_messages as before, so it is the same before, during and after the fill.
 """
 from alembic import op
