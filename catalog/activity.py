@@ -13,24 +13,35 @@ Per (group, day) the rollup keeps the texts' count and four bitmaps over the gro
 every talk figure over any set of days: distinct senders (OR), and "3 or more non-command texts on 2 or
 more days" (a counter saturating at 3, kept as bitmaps, see Talk.add) — exactly, with no per-sender rows.
 The messages themselves and their per-message path are untouched: the rollup costs no statement a message.
+
+The same job rolls up the closed hours of the last HOUR_HORIZON_DAYS days the same way (activity_hours), so
+the partial days at a window's ends (today so far, and the day it starts in) are read from hours, and only
+the part of an hour at each end, and the hours not closed yet, from the messages. An hour is a local
+midnight plus whole hours (absolute time), the day's last one clipped at the next midnight, so an hour lies
+in one local day whatever the zone's offset or DST change. Hours older than the horizon are dropped.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TypeVar
 
-from sqlalchemy import and_, any_, case, delete, func, select, text
+from sqlalchemy import and_, any_, case, delete, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from storage.tables import activity_days, activity_rollups, activity_senders, groups, inbound_messages
+from storage.tables import (
+    activity_days, activity_hour_rollups, activity_hours, activity_rollups, activity_senders, groups, inbound_messages,
+)
+from storage.types import UTCDateTime
 
 GRACE = timedelta(minutes=10)  # a day closes this long after its last midnight
 HORIZON_DAYS = 400  # days further back are never rolled up (windows are at most 365 days, and the one before)
 DAYS_PER_RUN = 31  # days one run of the job rolls up at most (each in its own short transaction)
+HOUR = timedelta(hours=1)
+HOUR_HORIZON_DAYS = 35  # hours are kept this long: the partial days of windows up to a month, and 统计's two weeks
 _PG_LOCK = 0x7475_616E_0015  # pg_advisory_xact_lock key: one rollup at a time across processes
 
 _im = inbound_messages
@@ -44,6 +55,23 @@ def zone_name(tz: tzinfo) -> str:
 def midnight(day: date, tz: tzinfo) -> datetime:
     """The instant the local day begins."""
     return datetime.combine(day, time(), tz)
+
+
+def hours_of(day: date, tz: tzinfo) -> list[datetime]:
+    """The starts (UTC) of the local day's hours: its midnight, then an hour apart up to the next midnight."""
+    lo, hi = midnight(day, tz).astimezone(timezone.utc), midnight(day + timedelta(days=1), tz).astimezone(timezone.utc)
+    return [lo + HOUR * k for k in range(-(-(hi - lo) // HOUR))]
+
+
+def epoch(t: datetime) -> int:
+    """An hour's start as activity_hours keeps it: seconds since 1970 (hours start on whole seconds)."""
+    return int(t.timestamp())
+
+
+def hour_end(start: datetime, tz: tzinfo) -> datetime:
+    """Where the hour starting at `start` ends: an hour later, or at the next local midnight if sooner."""
+    next_midnight = midnight(start.astimezone(tz).date() + timedelta(days=1), tz)
+    return min(start + HOUR, next_midnight.astimezone(timezone.utc))
 
 
 def last_closed_day(now: datetime, tz: tzinfo) -> date:
@@ -115,6 +143,15 @@ class DayBits:
                 self.t2 |= b
                 if talk >= 3:
                     self.t3 |= b
+
+    def add(self, texts: int, senders: int, t1: int, t2: int, t3: int) -> None:
+        """Texts and bitmaps of another stretch of the same day (hours, the rest read raw): counts add up,
+        saturating at 3."""
+        self.texts += texts
+        self.senders |= senders
+        self.t3 |= t3 | (self.t2 & t1) | (self.t1 & t2)
+        self.t2 |= t2 | (self.t1 & t1)
+        self.t1 |= t1
 
     def into(self, talk: Talk) -> None:
         talk.add(self.texts, self.senders, self.t1, self.t2, self.t3)
@@ -202,6 +239,22 @@ def rolled_days(conn: Connection, days: Iterable[date], tz: tzinfo, group_filter
     return {r[1] for r in rows}, rows
 
 
+def rolled_hours(conn: Connection, starts: list[datetime], tz: tzinfo, group_filter) -> tuple[set[datetime], list]:
+    """Which of these hours (their starts) are rolled up in this time zone, and the groups' rows of them
+    (start as epoch(), group_id, texts, senders, talk1, talk2, talk3): one statement, so the hours and their rows
+    are seen as of one instant (an hour dropped past the horizon goes with its rows)."""
+    if not starts:
+        return set(), []
+    by_key = {epoch(h): h for h in starts}
+    r, h = activity_hour_rollups, activity_hours
+    rows = conn.execute(
+        select(r.c.start, h.c.group_id, h.c.texts, h.c.senders, h.c.talk1, h.c.talk2, h.c.talk3)
+        .select_from(r.outerjoin(h, and_(h.c.start == r.c.start, group_filter(h.c.group_id))))
+        .where(r.c.tz == zone_name(tz), r.c.start.in_(list(by_key)))
+    ).all()
+    return {by_key[row[0]] for row in rows}, [row for row in rows if row[1] is not None]
+
+
 # ---- rolling up ------------------------------------------------------------------------------------
 
 def _insert(conn: Connection, table):
@@ -219,24 +272,56 @@ def known_groups(conn: Connection):
     return lambda col: col.in_(known)
 
 
-def count_day(conn: Connection, day: date, tz: tzinfo) -> list[tuple[str, str, int, int, int | None]]:
-    """(group, sender, texts, non-command texts, the sender's bit or None) for one local day of every known
-    group. Read before the day is claimed, outside the writing transaction: a closed day does not change."""
-    lo, hi = midnight(day, tz), midnight(day + timedelta(days=1), tz)
+def span_index(col, ends: list, first: int = 0):
+    """A SQL expression giving each value of `col` the index of its span (from `first` on), the spans being
+    consecutive and `ends` the ends of all but the last (SQL values): nested CASEs split in halves, a few
+    comparisons a row, not one per span."""
+    def index(lo: int, hi: int):
+        if lo == hi:
+            return literal(first + lo)  # a parameter: a literal integer in GROUP BY would name a column
+        mid = (lo + hi) // 2
+        return case((col < ends[mid], index(lo, mid)), else_=index(mid + 1, hi))
+
+    return index(0, len(ends))
+
+
+def count_spans(conn: Connection, bounds: list[datetime]) -> list[tuple[int, str, str, int, int, int | None]]:
+    """(span, group, sender, texts, non-command texts, the sender's bit or None) for the spans
+    [bounds[i], bounds[i + 1]) of every known group. Read before the spans are claimed, outside the writing
+    transaction: a closed span does not change."""
     only = known_groups(conn)
+    span = span_index(_im.c.received_at, [literal(b, UTCDateTime) for b in bounds[1:-1]])
     per_sender = (
-        select(_im.c.group_id, _im.c.sender_id, func.count().label("n"),
+        select(span.label("span"), _im.c.group_id, _im.c.sender_id, func.count().label("n"),
                func.sum(case((_im.c.is_command.is_(False), 1), else_=0)).label("talk"))
-        .where(only(_im.c.group_id), _im.c.kind == "text", _im.c.received_at >= lo, _im.c.received_at < hi)
-        .group_by(_im.c.group_id, _im.c.sender_id)
+        .where(only(_im.c.group_id), _im.c.kind == "text", _im.c.received_at >= bounds[0],
+               _im.c.received_at < bounds[-1])
+        .group_by(span, _im.c.group_id, _im.c.sender_id)
         .subquery()
     )
     s = activity_senders
     return [tuple(r) for r in conn.execute(
-        select(per_sender.c.group_id, per_sender.c.sender_id, per_sender.c.n, per_sender.c.talk, s.c.bit)
+        select(per_sender.c.span, per_sender.c.group_id, per_sender.c.sender_id, per_sender.c.n, per_sender.c.talk,
+               s.c.bit)
         .select_from(per_sender.outerjoin(
             s, and_(s.c.group_id == per_sender.c.group_id, s.c.sender_id == per_sender.c.sender_id)))
     )]
+
+
+def count_day(conn: Connection, day: date, tz: tzinfo) -> list[tuple[int, str, str, int, int, int | None]]:
+    """count_spans of one local day (span 0)."""
+    return count_spans(conn, [midnight(day, tz), midnight(day + timedelta(days=1), tz)])
+
+
+def count_hours(conn: Connection, starts: list[datetime], tz: tzinfo) -> list[tuple[int, str, str, int, int, int | None]]:
+    """count_spans of consecutive hours (hours_to_roll_up's runs), span i being starts[i]."""
+    return count_spans(conn, [*starts, hour_end(starts[-1], tz)])
+
+
+def _lock(conn: Connection) -> None:
+    """One rollup at a time across processes (SQLite has one writer anyway): sender numbers are given once."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
 
 
 def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime, counted: list | None = None) -> bool:
@@ -244,20 +329,43 @@ def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime, counted:
     `counted` (count_day's rows, read before; read here when None). False, having written nothing, when
     it was rolled up already (by this process or another: one at a time, through PostgreSQL's advisory
     lock or SQLite's single writer, and the day's row is inserted only if absent)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+    _lock(conn)
     claimed = conn.execute(
         _insert(conn, activity_rollups).values(day=day, tz=zone_name(tz), rolled_at=now)
         .on_conflict_do_nothing(index_elements=["day"]).returning(activity_rollups.c.day)
     ).first()
     if claimed is None:
         return False
+    _write(conn, count_day(conn, day, tz) if counted is None else counted, activity_days, "day", [day])
+    return True
+
+
+def roll_up_hours(conn: Connection, starts: list[datetime], tz: tzinfo, now: datetime,
+                  counted: list | None = None) -> int:
+    """roll_up_day for consecutive closed hours (count_hours' rows in `counted`): each hour is claimed
+    only if absent, and only the hours this call claimed are written; returns how many."""
+    _lock(conn)
+    r = activity_hour_rollups
+    keys = [epoch(h) for h in starts]
+    claimed = set(conn.execute(
+        _insert(conn, r).values([{"start": k, "tz": zone_name(tz), "rolled_at": now} for k in keys])
+        .on_conflict_do_nothing(index_elements=["start"]).returning(r.c.start)
+    ).scalars())
+    if not claimed:
+        return 0
     if counted is None:
-        counted = count_day(conn, day, tz)
+        counted = count_hours(conn, starts, tz)
+    mine = {i for i, k in enumerate(keys) if k in claimed}
+    _write(conn, [row for row in counted if row[0] in mine], activity_hours, "start", keys)
+    return len(claimed)
+
+
+def _write(conn: Connection, counted: list, table, key: str, keys: list) -> None:
+    """Number the senders not numbered yet and insert a row of `table` per (span, group): `key` = keys[span]."""
     s = activity_senders
     # Bits never change once given, so only senders without one when counted are looked at again:
     # another process may have numbered them since (rolling up another day).
-    unknown = [(gid, sender) for gid, sender, _, _, bit in counted if bit is None]
+    unknown = sorted({(gid, sender) for _, gid, sender, _, _, bit in counted if bit is None})
     known: dict[tuple[str, str], int] = {}
     if unknown:
         known = {(gid, sender): bit for gid, sender, bit in conn.execute(
@@ -269,24 +377,23 @@ def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime, counted:
             select(s.c.group_id, func.max(s.c.bit)).where(s.c.group_id.in_(new_groups[i:i + 500])).group_by(s.c.group_id)
         ))
     numbered: list[dict] = []
-    built: dict[str, DayBits] = {}
-    for gid, sender, n, talk, bit in counted:
+    built: dict[tuple[int, str], DayBits] = {}
+    for span, gid, sender, n, talk, bit in counted:
         if bit is None:
             bit = known.get((gid, sender))
         if bit is None:
-            bit = next_bit.get(gid, 0)
+            bit = known[(gid, sender)] = next_bit.get(gid, 0)
             next_bit[gid] = bit + 1
             numbered.append({"group_id": gid, "sender_id": sender, "bit": bit})
-        built.setdefault(gid, DayBits()).sender(bit, n, talk)
+        built.setdefault((span, gid), DayBits()).sender(bit, n, talk)
     if numbered:
         conn.execute(s.insert(), numbered)
     if built:
-        conn.execute(activity_days.insert(), [
-            {"group_id": gid, "day": day, "texts": d.texts, "senders": to_bits(d.senders),
+        conn.execute(table.insert(), [
+            {"group_id": gid, key: keys[span], "texts": d.texts, "senders": to_bits(d.senders),
              "talk1": to_bits(d.t1), "talk2": to_bits(d.t2), "talk3": to_bits(d.t3)}
-            for gid, d in built.items()
+            for (span, gid), d in built.items()
         ])
-    return True
 
 
 def days_to_roll_up(conn: Connection, now: datetime, tz: tzinfo) -> list[date]:
@@ -297,14 +404,57 @@ def days_to_roll_up(conn: Connection, now: datetime, tz: tzinfo) -> list[date]:
     return [last - timedelta(days=i) for i in range(HORIZON_DAYS) if last - timedelta(days=i) not in done]
 
 
+def hour_horizon(now: datetime, tz: tzinfo) -> datetime:
+    """Hours starting before this are not rolled up, and dropped."""
+    return midnight(now.astimezone(tz).date() - timedelta(days=HOUR_HORIZON_DAYS), tz).astimezone(timezone.utc)
+
+
+def hours_to_roll_up(conn: Connection, now: datetime, tz: tzinfo) -> list[list[datetime]]:
+    """Closed hours (over, plus GRACE) within the horizon not rolled up in this time zone, as runs of
+    consecutive hours of one local day (each counted with one statement), the newest day first."""
+    horizon = hour_horizon(now, tz)
+    r = activity_hour_rollups
+    done = set(conn.execute(select(r.c.start).where(r.c.start >= epoch(horizon), r.c.tz == zone_name(tz))).scalars())
+    today = now.astimezone(tz).date()
+    runs: list[list[datetime]] = []
+    for back in range(HOUR_HORIZON_DAYS + 1):
+        run: list[datetime] = []
+        for h in hours_of(today - timedelta(days=back), tz):
+            if epoch(h) in done or hour_end(h, tz) + GRACE > now:
+                if run:
+                    runs.append(run)
+                run = []
+            else:
+                run.append(h)
+        if run:
+            runs.append(run)
+    return runs
+
+
+def hours_past_horizon(conn: Connection, now: datetime, tz: tzinfo) -> bool:
+    r = activity_hour_rollups
+    return conn.execute(select(r.c.start).where(r.c.start < epoch(hour_horizon(now, tz))).limit(1)).first() is not None
+
+
+def forget_hours_past_horizon(conn: Connection, now: datetime, tz: tzinfo) -> None:
+    horizon = epoch(hour_horizon(now, tz))
+    conn.execute(delete(activity_hours).where(activity_hours.c.start < horizon))
+    conn.execute(delete(activity_hour_rollups).where(activity_hour_rollups.c.start < horizon))
+
+
 def rolled_in_other_zones(conn: Connection, tz: tzinfo) -> bool:
-    return conn.execute(
-        select(activity_rollups.c.day).where(activity_rollups.c.tz != zone_name(tz)).limit(1)
-    ).first() is not None
+    return any(
+        conn.execute(select(t.c.tz).where(t.c.tz != zone_name(tz)).limit(1)).first() is not None
+        for t in (activity_rollups, activity_hour_rollups)
+    )
 
 
 def forget_other_zones(conn: Connection, tz: tzinfo) -> None:
-    """Days rolled up in another time zone (TUANBOT_TIMEZONE changed) are dropped, to be rolled up again."""
+    """Days and hours rolled up in another time zone (TUANBOT_TIMEZONE changed) are dropped, to be rolled up
+    again: another zone's days, and hours cut at its midnights, are not this zone's."""
     other = select(activity_rollups.c.day).where(activity_rollups.c.tz != zone_name(tz))
     conn.execute(delete(activity_days).where(activity_days.c.day.in_(other)))
     conn.execute(delete(activity_rollups).where(activity_rollups.c.tz != zone_name(tz)))
+    other_hours = select(activity_hour_rollups.c.start).where(activity_hour_rollups.c.tz != zone_name(tz))
+    conn.execute(delete(activity_hours).where(activity_hours.c.start.in_(other_hours)))
+    conn.execute(delete(activity_hour_rollups).where(activity_hour_rollups.c.tz != zone_name(tz)))

@@ -5,8 +5,9 @@ so consecutive windows split the timeline without overlap. Days (for "talked on 
 the per-day series) are local dates in the given time zone.
 
 Talk (messages, active members, who talked) is read per local day: days of the window that the rollup
-holds (catalog/activity.py) from activity_days, the rest of the window (today, the first partial day, days
-not rolled up yet) from inbound_messages; either way the figures are the same.
+holds (catalog/activity.py) from activity_days, the rolled-up hours of the rest (today, the first partial
+day, days not rolled up yet) from activity_hours, and what is left from inbound_messages; either way the
+figures are the same.
 """
 from __future__ import annotations
 
@@ -336,6 +337,7 @@ class _Split:
     dates: list[date]  # the window's local dates, oldest first
     rolled: frozenset[date]  # those read from the rollup: whole days inside the window, rolled up
     pieces: list[tuple[datetime, bool, datetime, bool]]  # the rest: (from, inclusive?, to, inclusive?)
+    hours: frozenset[datetime] = frozenset()  # hours (starts) outside those days read from the hours' rollup
 
     def piece(self, col, p):
         lo, lo_in, hi, hi_in = p
@@ -353,21 +355,34 @@ def _whole_days(w: Window, tz: ZoneInfo) -> list[date]:
             if activity.midnight(d, tz) > w.start and activity.midnight(d + timedelta(days=1), tz) <= w.end]
 
 
-def _split(w: Window, tz: ZoneInfo, rolled: set[date]) -> _Split:
-    """The window as its rolled-up whole days (those of `rolled`) and the pieces of time between them."""
+def _split(w: Window, tz: ZoneInfo, rolled: set[date], hours: set[datetime] = frozenset()) -> _Split:
+    """The window as its rolled-up whole days (those of `rolled`), its rolled-up hours outside them (those
+    of `hours`), and the pieces of time between them, read from the messages."""
     dates = _dates(w, tz)
-    mine = rolled.intersection(_whole_days(w, tz))
+    days = rolled.intersection(_whole_days(w, tz))
+    mine = {h for h in hours if h > w.start and activity.hour_end(h, tz) <= w.end and h.astimezone(tz).date() not in days}
+    covered = sorted([(activity.midnight(d, tz), activity.midnight(d + timedelta(days=1), tz)) for d in days]
+                     + [(h, activity.hour_end(h, tz)) for h in mine])
     pieces = []
     lo, lo_in = w.start, False
-    for d in dates:
-        if d not in mine:
-            continue
-        start = activity.midnight(d, tz)
+    for start, end in covered:
         if start > lo:
             pieces.append((lo, lo_in, start, False))
-        lo, lo_in = activity.midnight(d + timedelta(days=1), tz), True
+        lo, lo_in = end, True
     pieces.append((lo, lo_in, w.end, True))
-    return _Split(dates, frozenset(mine), pieces)
+    return _Split(dates, frozenset(days), pieces, frozenset(mine))
+
+
+def _hours_inside(split: _Split, tz: ZoneInfo) -> list[datetime]:
+    """The hours (starts) lying wholly in the split's pieces."""
+    out = []
+    for lo, lo_in, hi, _ in split.pieces:
+        day, last = lo.astimezone(tz).date(), hi.astimezone(tz).date()
+        while day <= last:
+            out += [h for h in activity.hours_of(day, tz)
+                    if (h >= lo if lo_in else h > lo) and activity.hour_end(h, tz) <= hi]
+            day += timedelta(days=1)
+    return out
 
 
 def _raw_texts(parts: list[tuple[int, Window, _Split]], tz: ZoneInfo, group_filter):
@@ -442,9 +457,18 @@ Key = tuple[int, str]  # (the window's index, group)
 def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only
           ) -> tuple[dict[Key, tuple[int, int]], dict[Key, list[str]]]:
     """{(window, group): (texts, distinct senders)} for every group with a text in a window (`only`: a filter of
-    _groups), and {(window, group): who talked (3+ non-command texts on 2+ local days)}."""
+    _groups), and {(window, group): who talked (3+ non-command texts on 2+ local days)}.
+
+    Each local day of a window is read in stretches: a whole day from the days' rollup, else its hours from
+    the hours' rollup and the rest from the messages; a day's stretches add up (DayBits.add) before the days do."""
     rolled, day_rows = activity.rolled_days(conn, {d for w in windows for d in _whole_days(w, tz)}, tz, only)
-    splits = [_split(w, tz, rolled) for w in windows]
+    by_days = [_split(w, tz, rolled) for w in windows]
+    # Hours only where there are days to merge them with: a window without (a day or less) costs less read
+    # from the messages' aggregates than as bitmaps.
+    horizon = activity.hour_horizon(max(w.end for w in windows), tz)
+    wanted = sorted({h for split in by_days if split.rolled for h in _hours_inside(split, tz) if h >= horizon})
+    found, hour_rows = activity.rolled_hours(conn, wanted, tz, only)
+    splits = [_split(w, tz, rolled, found) if by_days[i].rolled else by_days[i] for i, w in enumerate(windows)]
     counts: dict[Key, tuple[int, int]] = {}
     talked: dict[Key, list[str]] = {}
     for i, w in enumerate(windows):
@@ -464,8 +488,21 @@ def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only
         for i in merged:
             if day in splits[i].rolled:
                 talks.setdefault((i, gid), Talk()).add(texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
+    # Per hour read (by its key in activity_hours): the (window, day) it counts in.
+    days_of = {activity.epoch(h): [(i, (h.astimezone(tz).date() - splits[i].dates[0]).days)
+                                   for i in merged if h in splits[i].hours] for h in found}
+    stretches: dict[tuple[int, str, int], DayBits] = {}  # per (window, group, day): the day's hours
+    for k, gid, texts, senders, t1, t2, t3 in hour_rows:
+        seen = from_bits(senders)
+        floor[gid] = max(floor.get(gid, 0), seen.bit_length())
+        bits = (texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
+        for i, d_i in days_of[k]:
+            d = stretches.get((i, gid, d_i))
+            if d is None:
+                d = stretches[(i, gid, d_i)] = DayBits()
+            d.add(*bits)
     numbering = Numbering()
-    days: dict[tuple[int, str, int], DayBits] = {}
+    days: dict[tuple[int, str, int], DayBits] = {}  # per (window, group, day): the day's texts read raw
     newcomers = []
     for i, gid, d_i, word, n, seen, t1, t2, t3, sender in conn.execute(
         _raw_talk([(i, windows[i], splits[i]) for i in merged], tz, only)
@@ -490,7 +527,13 @@ def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only
         if bit is None:
             bit = temporary[(gid, sender)] = numbering.temporary(gid, sender, floor.get(gid, 0))
         days[(i, gid, d_i)].sender(bit, n, talk)
-    for (i, gid, _), bits in days.items():
+    for key, raw in days.items():
+        d = stretches.get(key)
+        if d is None:
+            stretches[key] = raw
+        else:
+            d.add(raw.texts, raw.senders, raw.t1, raw.t2, raw.t3)
+    for (i, gid, _), bits in stretches.items():
         bits.into(talks.setdefault((i, gid), Talk()))
     talked.update(activity.sender_ids(conn, {key: (key[1], t.talked) for key, t in talks.items() if t.talked},
                                       numbering))
@@ -537,15 +580,8 @@ def _local_day(col, w: Window, tz: ZoneInfo, within: tuple[int, int] | None = No
     last = w.end.astimezone(tz).date()
     dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     ends = [literal(datetime.combine(d + timedelta(days=1), time(), tz), UTCDateTime) for d in dates[:-1]]
-
-    def index(lo: int, hi: int):
-        """Day lo..hi as nested CASEs split in halves: a few comparisons a row, not one per day."""
-        if lo == hi:
-            return literal(lo)
-        mid = (lo + hi) // 2
-        return case((col < ends[mid], index(lo, mid)), else_=index(mid + 1, hi))
-
-    return index(*(within or (0, len(dates) - 1))), dates
+    lo, hi = within or (0, len(dates) - 1)
+    return activity.span_index(col, ends[lo:hi], lo), dates
 
 
 def daily_series(conn: Connection, group_id: str, w: Window, tz: ZoneInfo) -> list[DayPoint]:

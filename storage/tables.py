@@ -212,6 +212,33 @@ activity_rollups = Table(
     Column("rolled_at", UTCDateTime, nullable=False),
 )
 
+# The same per hour, for the hours of the last few weeks (catalog.activity.HOUR_HORIZON_DAYS): a window's
+# partial days are read from them. An hour is a local day's midnight plus whole hours, clipped at the
+# next midnight; rows are keyed by its start, first, so the claim of an hour finds every group's row.
+# `start` is in seconds since 1970 (UTC): read for thousands of rows at once, an integer costs far less
+# than a timestamp to turn into Python.
+activity_hours = Table(
+    "activity_hours",
+    metadata,
+    Column("start", BigInteger, primary_key=True, autoincrement=False),
+    Column("group_id", String(128), primary_key=True),
+    Column("texts", Integer, nullable=False),
+    Column("senders", LargeBinary, nullable=False),
+    Column("talk1", LargeBinary, nullable=False),
+    Column("talk2", LargeBinary, nullable=False),
+    Column("talk3", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The hours rolled up, each once for every group, in the time zone named.
+activity_hour_rollups = Table(
+    "activity_hour_rollups",
+    metadata,
+    Column("start", BigInteger, primary_key=True, autoincrement=False),  # as in activity_hours
+    Column("tz", String(64), nullable=False),
+    Column("rolled_at", UTCDateTime, nullable=False),
+)
+
 # Where a sender's last 商品/browse left off, so 更多/more works on any server process.
 browse_cursors = Table(
     "browse_cursors",

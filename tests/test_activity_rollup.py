@@ -1,10 +1,12 @@
-"""The per-day rollup of group talk (catalog/activity.py): figures over rolled-up days are exactly the figures
-read from the messages, across local midnights, with any mix of rolled and unrolled days, when two
-processes roll up at once, after a time zone change, and on a database migrated with history."""
+"""The per-day and per-hour rollups of group talk (catalog/activity.py): figures over rolled-up days and hours
+are exactly the figures read from the messages, across local midnights and hour edges, with any mix of rolled
+and unrolled days and hours, in zones whose hours are not UTC's, when two processes roll up at once, after a
+time zone change, after hours pass the horizon, and on a database migrated with history."""
 import random
 import threading
 from collections import defaultdict
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, strategies as st
@@ -16,7 +18,7 @@ from catalog.groups import put_group
 from catalog.stats import Window, daily_series, group_stats, stats_by_group
 from helpers import SHANGHAI, T0
 from storage.migrate import upgrade
-from storage.tables import activity_days, activity_rollups, inbound_messages
+from storage.tables import activity_days, activity_hour_rollups, activity_hours, activity_rollups, inbound_messages
 
 NOW = datetime(2026, 12, 8, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 GROUPS = ["g1", "g2", "g3"]
@@ -36,6 +38,8 @@ def history(seed: int = 15, n: int = 900, senders: int = 12) -> list[dict]:
         if i % 3 == 0:
             edge = local_midnight(rnd.randrange(0, 12))
             when = edge - timedelta(microseconds=rnd.choice([0, 1]))
+        elif i % 6 == 1:  # at whole UTC hours (the edges of Shanghai's hours), and a microsecond before
+            when = NOW - timedelta(hours=rnd.randrange(12 * 24), microseconds=rnd.choice([0, 1]))
         else:
             when = NOW - timedelta(seconds=rnd.randrange(12 * 86400))
         joined = rnd.random() < 0.05
@@ -64,14 +68,15 @@ WINDOWS = [
 ]
 
 
-def figures(db) -> list:
+def figures(db, tz=SHANGHAI) -> list:
     out = []
     with db.read() as conn:
         for w in WINDOWS:
-            out.append({gid: s.to_json() for gid, s in sorted(stats_by_group(conn, w, SHANGHAI, None).items())})
+            out.append({gid: s.to_json() for gid, s in sorted(stats_by_group(conn, w, tz, None).items())})
             for gid in GROUPS:
-                out.append(group_stats(conn, gid, w, SHANGHAI).to_json())
-                out.append(daily_series(conn, gid, w, SHANGHAI))
+                out.append(group_stats(conn, gid, w, tz).to_json())
+                out.append(daily_series(conn, gid, w, tz))
+        out.append([s.to_json() for s in stats.group_stats_over(conn, "g1", [WINDOWS[2].before(), WINDOWS[2]], tz)])
     return out
 
 
@@ -104,6 +109,16 @@ def rolled_days(db) -> int:
         return conn.execute(select(func.count()).select_from(activity_rollups)).scalar_one()
 
 
+def rolled_hours(db) -> int:
+    with db.read() as conn:
+        return conn.execute(select(func.count()).select_from(activity_hour_rollups)).scalar_one()
+
+
+# NOW is 10:00 in Shanghai: the hours of the 35 days before today, and today's up to 09:00 (the hour from 09:00
+# ends at 10:00 and is in its grace).
+CLOSED_HOURS = activity.HOUR_HORIZON_DAYS * 24 + 9
+
+
 def test_the_rollup_gives_exactly_the_figures_of_the_messages_across_midnights(db):
     rows = history()
     fill(db, rows)
@@ -113,9 +128,12 @@ def test_the_rollup_gives_exactly_the_figures_of_the_messages_across_midnights(d
     while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
         pass
     assert rolled_days(db) == activity.HORIZON_DAYS
+    assert rolled_hours(db) == CLOSED_HOURS
     with db.read() as conn:
         days_with_rows = conn.execute(select(func.count(func.distinct(activity_days.c.day)))).scalar_one()
+        hours_with_rows = conn.execute(select(func.count(func.distinct(activity_hours.c.start)))).scalar_one()
     assert days_with_rows == 12  # the 12 closed days with texts; today is never rolled up
+    assert 150 < hours_with_rows < 12 * 24
     assert figures(db) == raw
     for w in WINDOWS:
         assert got_talk(db, w) == expected_talk(rows, w)
@@ -132,6 +150,103 @@ def test_any_mix_of_rolled_and_unrolled_days_gives_the_same_figures(db):
     # a day already rolled up is not rolled up again
     with db.begin() as conn:
         assert not activity.roll_up_day(conn, NOW.astimezone(SHANGHAI).date() - timedelta(days=2), SHANGHAI, NOW)
+
+
+def roll_up_hours_alone(db, tz=SHANGHAI, every: int = 1) -> None:
+    """Every `every`-th closed hour rolled up, one at a time, and no day."""
+    with db.read() as conn:
+        runs = activity.hours_to_roll_up(conn, NOW, tz)
+    for h in [h for run in runs for h in run][::every]:
+        with db.begin() as conn:
+            assert activity.roll_up_hours(conn, [h], tz, NOW) == 1
+
+
+def test_hours_give_exactly_the_figures_of_the_messages(db):
+    """Two days rolled up, and every closed hour: the other whole days and the partial days are read from their
+    hours, the parts of hours at a window's edges and the hours not closed yet from the messages."""
+    rows = history(seed=17)
+    fill(db, rows)
+    raw = figures(db)
+    for days_ago in (3, 8):
+        with db.begin() as conn:
+            assert activity.roll_up_day(conn, NOW.astimezone(SHANGHAI).date() - timedelta(days=days_ago), SHANGHAI, NOW)
+    with db.read() as conn:
+        runs = activity.hours_to_roll_up(conn, NOW, SHANGHAI)
+    assert [len(run) for run in runs] == [9] + [24] * activity.HOUR_HORIZON_DAYS  # today's closed hours first
+    for run in runs:
+        with db.begin() as conn:
+            assert activity.roll_up_hours(conn, run, SHANGHAI, NOW) == len(run)
+    assert (rolled_days(db), rolled_hours(db)) == (2, CLOSED_HOURS)
+    assert figures(db) == raw
+    for w in WINDOWS:
+        assert got_talk(db, w) == expected_talk(rows, w)
+    with db.begin() as conn:  # an hour rolled up already is not rolled up again
+        assert activity.roll_up_hours(conn, runs[1], SHANGHAI, NOW) == 0
+
+
+def test_any_mix_of_rolled_and_unrolled_hours_and_days_gives_the_same_figures(db):
+    rows = history(seed=29)
+    fill(db, rows)
+    raw = figures(db)
+    roll_up_hours_alone(db, every=3)  # holes between rolled hours
+    assert figures(db) == raw
+    for days_ago in (1, 4, 6):
+        with db.begin() as conn:
+            assert activity.roll_up_day(conn, NOW.astimezone(SHANGHAI).date() - timedelta(days=days_ago), SHANGHAI, NOW)
+    assert figures(db) == raw
+    for w in WINDOWS:
+        assert got_talk(db, w) == expected_talk(rows, w)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "Asia/Kathmandu", "America/New_York"])
+def test_hours_cut_at_the_midnights_of_zones_whose_hours_are_not_shanghais(db, zone):
+    """In Kolkata (UTC+5:30) and Kathmandu (+5:45) an hour starts at a local midnight, not a UTC hour."""
+    tz = ZoneInfo(zone)
+    rows = history(seed=31)
+    fill(db, rows)
+    raw = figures(db, tz)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=tz):
+        pass
+    with db.read() as conn:
+        starts = conn.execute(select(activity_hour_rollups.c.start)).scalars().all()
+    assert starts and all(datetime.fromtimestamp(h, tz).minute == 0 for h in starts)
+    assert figures(db, tz) == raw
+
+
+def test_hours_past_the_horizon_are_dropped_and_the_figures_stay(db):
+    rows = history(seed=19)
+    fill(db, rows)
+    raw = figures(db)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    later = NOW + timedelta(days=activity.HOUR_HORIZON_DAYS - 5)  # the horizon is now 5 days before NOW's day
+    while jobs.roll_up_activity(db, lambda: later, tz=SHANGHAI):
+        pass
+    horizon = local_midnight(5)
+    with db.read() as conn:
+        assert conn.execute(select(func.min(activity_hour_rollups.c.start))).scalar_one() == activity.epoch(horizon)
+        assert conn.execute(select(func.min(activity_hours.c.start))).scalar_one() >= activity.epoch(horizon)
+    assert figures(db) == raw  # the windows reaching further back read those days from the days' rollup
+    for w in WINDOWS:
+        assert got_talk(db, w) == expected_talk(rows, w)
+
+
+ZONES = ["Asia/Shanghai", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York", "America/Sao_Paulo",
+         "Australia/Lord_Howe", "Europe/London", "Pacific/Chatham"]
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31)), st.sampled_from(ZONES))
+def test_a_local_day_is_cut_into_whole_hours_from_its_midnight_that_cover_it_exactly(day, zone):
+    """Days of 23, 23.5, 24.5 or 25 hours around DST changes included: the last hour ends at the next midnight."""
+    tz = ZoneInfo(zone)
+    hours = activity.hours_of(day, tz)
+    ends = [activity.hour_end(h, tz) for h in hours]
+    assert hours[0] == activity.midnight(day, tz)
+    assert ends[-1] == activity.midnight(day + timedelta(days=1), tz)
+    assert ends[:-1] == hours[1:]
+    assert all(e - h == activity.HOUR for h, e in zip(hours[:-1], ends[:-1]))
+    assert timedelta(0) < ends[-1] - hours[-1] <= activity.HOUR
+    assert {h.astimezone(tz).date() for h in hours} == {day}
 
 
 def test_new_senders_after_a_rolled_day_get_bits_of_their_own(db):
@@ -205,7 +320,9 @@ def test_two_processes_rolling_up_at_once_roll_each_day_up_once(db):
     for t in threads:
         t.join()
     assert errors == []
-    assert sum(done) == activity.HORIZON_DAYS == rolled_days(db)
+    assert rolled_days(db) == activity.HORIZON_DAYS
+    assert rolled_hours(db) == CLOSED_HOURS
+    assert sum(done) == activity.HORIZON_DAYS + CLOSED_HOURS  # each day and each hour rolled up once
     assert figures(db) == raw
 
 
@@ -239,7 +356,8 @@ def test_a_change_of_time_zone_sets_the_old_rollup_aside_and_rolls_up_again(db):
         pass
     with db.read() as conn:
         zones = set(conn.execute(select(activity_rollups.c.tz)).scalars())
-    assert zones == {"Asia/Shanghai"}
+        hour_zones = set(conn.execute(select(activity_hour_rollups.c.tz)).scalars())
+    assert zones == hour_zones == {"Asia/Shanghai"}
     assert figures(db) == raw
 
 
