@@ -6,10 +6,10 @@ before and after a change can be timed alternately on the same rows (issue 15).
         [--without-raw-part]
 
 `build` writes scale.py's history (1,000,000 messages over 1,000 groups and 30 days) and rolls up the
-closed days, into bench/out/<name>.db and the PostgreSQL database tuanbot_bench_<name> (on
+closed days and hours, into bench/out/<name>.db and the PostgreSQL database tuanbot_bench_<name> (on
 TUANBOT_TEST_POSTGRES_URL); `drop` removes them. `time` prints the medians, in ms, of
-/admin/stats?days=1/7/30, chart.png and 统计 of g0000 (`--without-raw-part`: as if reading today so
-far and the window's first, partial, day cost nothing, a bound on what a finer rollup could save). The
+/admin/stats?days=1/7/30, chart.png and 统计 of g0000 (`--without-raw-part`: as if the part of the
+window read from the messages cost nothing: since the hours' rollup, the part of an hour at each end). The
 code timed is the checkout this script is in (scale.py puts it first on the path): to time other code on
 the same rows, copy this script into that checkout's bench/ and link its bench/out to this one.
 """
@@ -83,9 +83,9 @@ def _spread(times: list[float]) -> str:
 
 
 def without_raw_part() -> None:
-    """What the requests would cost if the raw part of a window (today so far and the window's first,
-    partial, day, read from the messages) were free: its statement still runs but returns no row. The
-    figures are then wrong; this bounds what any faster way of reading that part could save."""
+    """What the requests would cost if the raw part of a window (what is read from the messages: the part
+    of an hour at each end, any hour or day not rolled up) were free: its statement still runs but returns
+    no row. The figures are then wrong; this bounds what any faster way of reading that part could save."""
     import catalog.stats
     from sqlalchemy import false
 
