@@ -140,7 +140,7 @@ def roll_up_activity(db: Database, clock: Clock, *, tz: tzinfo) -> int:
             counted = activity.count_day(conn, day, tz)
         with db.begin() as conn:
             done += activity.roll_up_day(conn, day, tz, now, counted)
-    for run in hours[:activity.DAYS_PER_RUN]:
+    for run in hours[:activity.DAYS_PER_RUN]:  # a run is some or all of one day's hours
         with db.read() as conn:
             counted = activity.count_hours(conn, run, tz)
         with db.begin() as conn:

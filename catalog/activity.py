@@ -313,7 +313,8 @@ def count_day(conn: Connection, day: date, tz: tzinfo) -> list[tuple[int, str, s
     return count_spans(conn, [midnight(day, tz), midnight(day + timedelta(days=1), tz)])
 
 
-def count_hours(conn: Connection, starts: list[datetime], tz: tzinfo) -> list[tuple[int, str, str, int, int, int | None]]:
+def count_hours(conn: Connection, starts: list[datetime], tz: tzinfo
+                ) -> list[tuple[int, str, str, int, int, int | None]]:
     """count_spans of consecutive hours (hours_to_roll_up's runs), span i being starts[i]."""
     return count_spans(conn, [*starts, hour_end(starts[-1], tz)])
 
@@ -364,7 +365,7 @@ def _write(conn: Connection, counted: list, table, key: str, keys: list) -> None
     """Number the senders not numbered yet and insert a row of `table` per (span, group): `key` = keys[span]."""
     s = activity_senders
     # Bits never change once given, so only senders without one when counted are looked at again:
-    # another process may have numbered them since (rolling up another day).
+    # another process may have numbered them since (rolling up another day or hour).
     unknown = sorted({(gid, sender) for _, gid, sender, _, _, bit in counted if bit is None})
     known: dict[tuple[str, str], int] = {}
     if unknown:

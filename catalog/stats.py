@@ -360,7 +360,8 @@ def _split(w: Window, tz: ZoneInfo, rolled: set[date], hours: set[datetime] = fr
     of `hours`), and the pieces of time between them, read from the messages."""
     dates = _dates(w, tz)
     days = rolled.intersection(_whole_days(w, tz))
-    mine = {h for h in hours if h > w.start and activity.hour_end(h, tz) <= w.end and h.astimezone(tz).date() not in days}
+    mine = {h for h in hours
+            if h > w.start and activity.hour_end(h, tz) <= w.end and h.astimezone(tz).date() not in days}
     covered = sorted([(activity.midnight(d, tz), activity.midnight(d + timedelta(days=1), tz)) for d in days]
                      + [(h, activity.hour_end(h, tz)) for h in mine])
     pieces = []
