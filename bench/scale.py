@@ -14,7 +14,7 @@ through the app's HTTP routes on an in-process ASGI client. Databases are built 
   printed) against the first 100 rows of the same catalog; 商品 with words of 1, 2 and 3+ characters,
   Chinese and ASCII, matching and not, and 详情 of mistyped codes.
 - stats: --messages inbound messages over --groups groups and 30 days (bulk-inserted rows, as the
-  dispatcher writes them), then the closed days and hours rolled up as the scheduler's job does (its
+  dispatcher writes them), then the closed days rolled up and parts of days written as the scheduler's job does (its
   time is printed; --no-rollup leaves them to be read from the messages), GET /admin/stats?days=1, 7 and 30,
   统计 of the busiest group, chart.png, and that group's member list before and after the scheduler's
   fold of the member totals (its time is printed).
@@ -323,7 +323,7 @@ def bench_stats(dbs: Databases, kinds: list[str], n_messages: int, n_groups: int
             rolled = 0
             while n := roll_up_activity(db, lambda: T0, tz=TZ):  # what the scheduler does over a few ticks
                 rolled += n
-            print(f"{kind}: the rollup of {rolled} closed days and hours (30 days, 720 hours with messages) took "
+            print(f"{kind}: the rollup of {rolled} closed days and parts of days took "
                   f"{time.perf_counter() - t:.1f} s")
         analyze(db)
         if kind == "postgresql":
@@ -359,7 +359,7 @@ def bench_stats(dbs: Databases, kinds: list[str], n_messages: int, n_groups: int
         ms = statistics.median(_timed(lambda: s.send("统计", user="boss"), repeat))
         rows.append([kind, f"统计 in g0000 ({busy:,} messages in 30 days)", f"{ms:.1f}"])
     table(f"Goal 2, stats: ms with {n_messages:,} messages over {n_groups:,} groups and 30 days, "
-          + ("closed days and hours rolled up" if rollup else "no day rolled up (every figure read from the messages)"),
+          + ("closed days rolled up, parts of days written" if rollup else "no day rolled up (every figure read from the messages)"),
           ["database", "request", "ms (median)"], rows)
 
 

@@ -5,11 +5,11 @@ before and after a change can be timed alternately on the same rows (issue 15).
     .venv/bin/python bench/stats_kept.py time [--databases …] [--name …] [--repeat 10] [--profile]
         [--without-raw-part]
 
-`build` writes scale.py's history (1,000,000 messages over 1,000 groups and 30 days) and rolls up the
-closed days and hours, into bench/out/<name>.db and the PostgreSQL database tuanbot_bench_<name> (on
-TUANBOT_TEST_POSTGRES_URL); `drop` removes them. `time` prints the medians, in ms, of
+`build` writes scale.py's history (1,000,000 messages over 1,000 groups and 30 days), rolls up the closed
+days and writes the parts of days, into bench/out/<name>.db and the PostgreSQL database
+tuanbot_bench_<name> (on TUANBOT_TEST_POSTGRES_URL); `drop` removes them. `time` prints the medians, in ms, of
 /admin/stats?days=1/7/30, chart.png and 统计 of g0000 (`--without-raw-part`: as if the part of the
-window read from the messages cost nothing: since the hours' rollup, the part of an hour at each end). The
+window read from the messages cost nothing: since the parts of days, the part of an hour at each end). The
 code timed is the checkout this script is in (scale.py puts it first on the path): to time other code on
 the same rows, copy this script into that checkout's bench/ and link its bench/out to this one.
 """

@@ -119,32 +119,32 @@ def nudge_quiet_groups(db: Database, clock: Clock, *, quiet: tuple[int, int] | N
 
 
 def roll_up_activity(db: Database, clock: Clock, *, tz: tzinfo) -> int:
-    """Closed local days not rolled up yet (catalog.activity), newest first, at most activity.DAYS_PER_RUN a
-    run, then closed hours of the last weeks the same way, a day's run of hours at a time, each in its own
-    short transaction; hours past the horizon are dropped. Returns how many days and hours this process
-    rolled up."""
+    """Closed local days not rolled up yet (catalog.activity), newest first, then the parts due of the last
+    two weeks' days (heads of closed edges, tails of closed days), a day at a time, at most
+    activity.DAYS_PER_RUN of each a run, each in its own short transaction; parts past the horizon are
+    dropped. Returns how many days and parts this process rolled up."""
     now = clock()
     with db.read() as conn:
         other_zone = activity.rolled_in_other_zones(conn, tz)
-        old_hours = activity.hours_past_horizon(conn, now, tz)
-    if other_zone or old_hours:
+        old_parts = activity.parts_past_horizon(conn, now, tz)
+    if other_zone or old_parts:
         with db.begin() as conn:
             activity.forget_other_zones(conn, tz)
-            activity.forget_hours_past_horizon(conn, now, tz)
+            activity.forget_parts_past_horizon(conn, now, tz)
     with db.read() as conn:
         days = activity.days_to_roll_up(conn, now, tz)
-        hours = activity.hours_to_roll_up(conn, now, tz)
+        parted = activity.days_to_part(conn, now, tz)
     done = 0
     for day in days[:activity.DAYS_PER_RUN]:
         with db.read() as conn:  # the day is closed: counted outside the writing transaction, which stays short
             counted = activity.count_day(conn, day, tz)
         with db.begin() as conn:
             done += activity.roll_up_day(conn, day, tz, now, counted)
-    for run in hours[:activity.DAYS_PER_RUN]:  # a run is some or all of one day's hours
-        with db.read() as conn:
-            counted = activity.count_hours(conn, run, tz)
+    for day in parted[:activity.DAYS_PER_RUN]:
+        with db.read() as conn:  # its closed hours, counted outside the writing transaction likewise
+            counted = activity.count_hours(conn, activity.closed_hours(day, tz, now), tz)
         with db.begin() as conn:
-            done += activity.roll_up_hours(conn, run, tz, now, counted)
+            done += activity.roll_up_parts(conn, day, tz, now, counted)
     return done
 
 

@@ -14,11 +14,12 @@ every talk figure over any set of days: distinct senders (OR), and "3 or more no
 more days" (a counter saturating at 3, kept as bitmaps, see Talk.add) — exactly, with no per-sender rows.
 The messages themselves and their per-message path are untouched: the rollup costs no statement a message.
 
-The same job rolls up the closed hours of the last HOUR_HORIZON_DAYS days the same way (activity_hours), so
-the partial days at a window's ends (today so far, and the day it starts in) are read from hours, and only
-the part of an hour at each end, and the hours not closed yet, from the messages. An hour is a local
-midnight plus whole hours (absolute time), the day's last one clipped at the next midnight, so an hour lies
-in one local day whatever the zone's offset or DST change. Hours older than the horizon are dropped.
+The same job writes parts of the days of the last PART_HORIZON_DAYS days the same way (activity_day_parts):
+per group, a day's texts before each hour edge (its head) and from it (its tail), so a window's partial days
+(today so far, the day it starts in) are read from one row per group each, and only the part of an hour at
+the window's ends from the messages. An edge is a local midnight plus whole hours (absolute time), so it
+lies in its local day whatever the zone's offset or DST change. A head is written once its edge is closed
+(GRACE after it), a tail once its day is. Parts older than the horizon are dropped.
 """
 from __future__ import annotations
 
@@ -28,12 +29,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TypeVar
 
-from sqlalchemy import and_, any_, case, delete, func, literal, select, text
+from sqlalchemy import and_, any_, case, delete, func, literal, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage.tables import (
-    activity_days, activity_hour_rollups, activity_hours, activity_rollups, activity_senders, groups, inbound_messages,
+    activity_day_parts, activity_days, activity_part_rollups, activity_rollups, activity_senders, groups,
+    inbound_messages,
 )
 from storage.types import UTCDateTime
 
@@ -41,7 +43,8 @@ GRACE = timedelta(minutes=10)  # a day closes this long after its last midnight
 HORIZON_DAYS = 400  # days further back are never rolled up (windows are at most 365 days, and the one before)
 DAYS_PER_RUN = 31  # days one run of the job rolls up at most (each in its own short transaction)
 HOUR = timedelta(hours=1)
-HOUR_HORIZON_DAYS = 35  # hours are kept this long: the partial days of windows up to a month, and 统计's two weeks
+PART_HORIZON_DAYS = 16  # parts are kept this long: 统计's two weeks (longer windows read their first day raw)
+HEAD, TAIL = "head", "tail"  # a day's texts before an edge, and from it
 _PG_LOCK = 0x7475_616E_0015  # pg_advisory_xact_lock key: one rollup at a time across processes
 
 _im = inbound_messages
@@ -64,7 +67,7 @@ def hours_of(day: date, tz: tzinfo) -> list[datetime]:
 
 
 def epoch(t: datetime) -> int:
-    """An hour's start as activity_hours keeps it: seconds since 1970 (hours start on whole seconds)."""
+    """An edge as activity_day_parts keeps it: seconds since 1970 (edges fall on whole seconds)."""
     return int(t.timestamp())
 
 
@@ -72,6 +75,11 @@ def hour_end(start: datetime, tz: tzinfo) -> datetime:
     """Where the hour starting at `start` ends: an hour later, or at the next local midnight if sooner."""
     next_midnight = midnight(start.astimezone(tz).date() + timedelta(days=1), tz)
     return min(start + HOUR, next_midnight.astimezone(timezone.utc))
+
+
+def closed_hours(day: date, tz: tzinfo, now: datetime) -> list[datetime]:
+    """The hours of the day that are over, plus GRACE, by `now`."""
+    return [h for h in hours_of(day, tz) if hour_end(h, tz) + GRACE <= now]
 
 
 def last_closed_day(now: datetime, tz: tzinfo) -> date:
@@ -152,6 +160,9 @@ class DayBits:
         self.t3 |= t3 | (self.t2 & t1) | (self.t1 & t2)
         self.t2 |= t2 | (self.t1 & t1)
         self.t1 |= t1
+
+    def plus(self, other: DayBits) -> None:
+        self.add(other.texts, other.senders, other.t1, other.t2, other.t3)
 
     def into(self, talk: Talk) -> None:
         talk.add(self.texts, self.senders, self.t1, self.t2, self.t3)
@@ -239,20 +250,21 @@ def rolled_days(conn: Connection, days: Iterable[date], tz: tzinfo, group_filter
     return {r[1] for r in rows}, rows
 
 
-def rolled_hours(conn: Connection, starts: list[datetime], tz: tzinfo, group_filter) -> tuple[set[datetime], list]:
-    """Which of these hours (their starts) are rolled up in this time zone, and the groups' rows of them
-    (start as epoch(), group_id, texts, senders, talk1, talk2, talk3): one statement, so the hours and their rows
-    are seen as of one instant (an hour dropped past the horizon goes with its rows)."""
-    if not starts:
+def rolled_parts(conn: Connection, wanted: list[tuple[str, datetime]], tz: tzinfo, group_filter
+                 ) -> tuple[set[tuple[str, datetime]], list]:
+    """Which of these (kind, edge) parts are written in this time zone, and the groups' rows of them
+    (edge as epoch(), kind, group_id, texts, senders, talk1, talk2, talk3): one statement, so the parts and
+    their rows are seen as of one instant (a part dropped past the horizon goes with its rows)."""
+    if not wanted:
         return set(), []
-    by_key = {epoch(h): h for h in starts}
-    r, h = activity_hour_rollups, activity_hours
+    by_key = {(epoch(edge), kind): (kind, edge) for kind, edge in wanted}
+    r, p = activity_part_rollups, activity_day_parts
     rows = conn.execute(
-        select(r.c.start, h.c.group_id, h.c.texts, h.c.senders, h.c.talk1, h.c.talk2, h.c.talk3)
-        .select_from(r.outerjoin(h, and_(h.c.start == r.c.start, group_filter(h.c.group_id))))
-        .where(r.c.tz == zone_name(tz), r.c.start.in_(list(by_key)))
+        select(r.c.edge, r.c.kind, p.c.group_id, p.c.texts, p.c.senders, p.c.talk1, p.c.talk2, p.c.talk3)
+        .select_from(r.outerjoin(p, and_(p.c.edge == r.c.edge, p.c.kind == r.c.kind, group_filter(p.c.group_id))))
+        .where(r.c.tz == zone_name(tz), tuple_(r.c.edge, r.c.kind).in_(list(by_key)))
     ).all()
-    return {by_key[row[0]] for row in rows}, [row for row in rows if row[1] is not None]
+    return {by_key[(row[0], row[1])] for row in rows}, [row for row in rows if row[2] is not None]
 
 
 # ---- rolling up ------------------------------------------------------------------------------------
@@ -315,7 +327,7 @@ def count_day(conn: Connection, day: date, tz: tzinfo) -> list[tuple[int, str, s
 
 def count_hours(conn: Connection, starts: list[datetime], tz: tzinfo
                 ) -> list[tuple[int, str, str, int, int, int | None]]:
-    """count_spans of consecutive hours (hours_to_roll_up's runs), span i being starts[i]."""
+    """count_spans of consecutive hours, span i being starts[i]: a day's closed hours, for its parts."""
     return count_spans(conn, [*starts, hour_end(starts[-1], tz)])
 
 
@@ -337,35 +349,73 @@ def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime, counted:
     ).first()
     if claimed is None:
         return False
-    _write(conn, count_day(conn, day, tz) if counted is None else counted, activity_days, "day", [day])
+    built = _numbered(conn, count_day(conn, day, tz) if counted is None else counted)
+    if built:
+        conn.execute(activity_days.insert(), [{"day": day, **_row(gid, d)} for (_, gid), d in built.items()])
     return True
 
 
-def roll_up_hours(conn: Connection, starts: list[datetime], tz: tzinfo, now: datetime,
-                  counted: list | None = None) -> int:
-    """roll_up_day for consecutive closed hours (count_hours' rows in `counted`): each hour is claimed
-    only if absent, and only the hours this call claimed are written; returns how many."""
+def roll_up_parts(conn: Connection, day: date, tz: tzinfo, now: datetime, counted: list | None = None) -> int:
+    """Write the day's parts not written yet, in the caller's (writing) transaction: the heads of its closed
+    edges, and its tails once the day is closed, from `counted` (count_hours' rows of the day's closed hours,
+    read before; read here when None). Each part is claimed only if absent (one writer at a time, as for
+    days), and only the parts this call claimed are written; returns how many."""
     _lock(conn)
-    r = activity_hour_rollups
-    keys = [epoch(h) for h in starts]
+    hours, closed = hours_of(day, tz), closed_hours(day, tz, now)
+    wanted = _parts_due(hours, closed)
+    if not wanted:
+        return 0
+    r = activity_part_rollups
     claimed = set(conn.execute(
-        _insert(conn, r).values([{"start": k, "tz": zone_name(tz), "rolled_at": now} for k in keys])
-        .on_conflict_do_nothing(index_elements=["start"]).returning(r.c.start)
-    ).scalars())
+        _insert(conn, r).values([{"edge": edge, "kind": kind, "tz": zone_name(tz), "rolled_at": now}
+                                 for edge, kind in wanted])
+        .on_conflict_do_nothing(index_elements=["edge", "kind"]).returning(r.c.edge, r.c.kind)
+    ).all())
     if not claimed:
         return 0
     if counted is None:
-        counted = count_hours(conn, starts, tz)
-    mine = {i for i, k in enumerate(keys) if k in claimed}
-    _write(conn, [row for row in counted if row[0] in mine], activity_hours, "start", keys)
+        counted = count_hours(conn, closed, tz)
+    per_hour = _numbered(conn, counted)
+    rows = []
+
+    def keep(edge: datetime, kind: str, gid: str, part: DayBits) -> None:
+        if (epoch(edge), kind) in claimed and part.texts:  # an empty part has no row
+            rows.append({"edge": epoch(edge), "kind": kind, **_row(gid, part)})
+
+    for gid in {gid for _, gid in per_hour}:
+        mine = [per_hour.get((i, gid)) or DayBits() for i in range(len(closed))]
+        head = DayBits()  # grows forward from midnight: after hour i it is the head at edge i + 1
+        for i in range(min(len(closed), len(hours) - 1)):
+            head.plus(mine[i])
+            keep(hours[i + 1], HEAD, gid, head)
+        tail = DayBits()  # grows backward from the next midnight: after hour i it is the tail at edge i
+        for i in range(len(closed) - 1, 0, -1) if len(closed) == len(hours) else ():
+            tail.plus(mine[i])
+            keep(hours[i], TAIL, gid, tail)
+    if rows:
+        conn.execute(activity_day_parts.insert(), rows)
     return len(claimed)
 
 
-def _write(conn: Connection, counted: list, table, key: str, keys: list) -> None:
-    """Number the senders not numbered yet and insert a row of `table` per (span, group): `key` = keys[span]."""
+def _parts_due(hours: list[datetime], closed: list[datetime]) -> list[tuple[int, str]]:
+    """(edge, kind) of the parts a day with these closed hours should have: a head at each edge after a
+    closed hour, and once every hour is closed a tail at each edge (midnights are no edges)."""
+    due = [(epoch(h), HEAD) for h in hours[1:len(closed) + 1]]
+    if len(closed) == len(hours):
+        due += [(epoch(h), TAIL) for h in hours[1:]]
+    return due
+
+
+def _row(gid: str, d: DayBits) -> dict:
+    return {"group_id": gid, "texts": d.texts, "senders": to_bits(d.senders), "talk1": to_bits(d.t1),
+            "talk2": to_bits(d.t2), "talk3": to_bits(d.t3)}
+
+
+def _numbered(conn: Connection, counted: list) -> dict[tuple[int, str], DayBits]:
+    """{(span, group): its bitmaps} from count_spans' rows, numbering the senders not numbered yet."""
     s = activity_senders
     # Bits never change once given, so only senders without one when counted are looked at again:
-    # another process may have numbered them since (rolling up another day or hour).
+    # another process may have numbered them since (rolling up another day, or writing parts).
     unknown = sorted({(gid, sender) for _, gid, sender, _, _, bit in counted if bit is None})
     known: dict[tuple[str, str], int] = {}
     if unknown:
@@ -389,12 +439,7 @@ def _write(conn: Connection, counted: list, table, key: str, keys: list) -> None
         built.setdefault((span, gid), DayBits()).sender(bit, n, talk)
     if numbered:
         conn.execute(s.insert(), numbered)
-    if built:
-        conn.execute(table.insert(), [
-            {"group_id": gid, key: keys[span], "texts": d.texts, "senders": to_bits(d.senders),
-             "talk1": to_bits(d.t1), "talk2": to_bits(d.t2), "talk3": to_bits(d.t3)}
-            for (span, gid), d in built.items()
-        ])
+    return built
 
 
 def days_to_roll_up(conn: Connection, now: datetime, tz: tzinfo) -> list[date]:
@@ -405,57 +450,49 @@ def days_to_roll_up(conn: Connection, now: datetime, tz: tzinfo) -> list[date]:
     return [last - timedelta(days=i) for i in range(HORIZON_DAYS) if last - timedelta(days=i) not in done]
 
 
-def hour_horizon(now: datetime, tz: tzinfo) -> datetime:
-    """Hours starting before this are not rolled up, and dropped."""
-    return midnight(now.astimezone(tz).date() - timedelta(days=HOUR_HORIZON_DAYS), tz).astimezone(timezone.utc)
+def part_horizon(now: datetime, tz: tzinfo) -> datetime:
+    """Parts of days before this are not written, and dropped."""
+    return midnight(now.astimezone(tz).date() - timedelta(days=PART_HORIZON_DAYS), tz).astimezone(timezone.utc)
 
 
-def hours_to_roll_up(conn: Connection, now: datetime, tz: tzinfo) -> list[list[datetime]]:
-    """Closed hours (over, plus GRACE) within the horizon not rolled up in this time zone, as runs of
-    consecutive hours of one local day (each counted with one statement), the newest day first."""
-    horizon = hour_horizon(now, tz)
-    r = activity_hour_rollups
-    done = set(conn.execute(select(r.c.start).where(r.c.start >= epoch(horizon), r.c.tz == zone_name(tz))).scalars())
+def days_to_part(conn: Connection, now: datetime, tz: tzinfo) -> list[date]:
+    """Days within the horizon with a part due and not written (roll_up_parts), the newest first."""
+    r = activity_part_rollups
+    done = set(conn.execute(
+        select(r.c.edge, r.c.kind).where(r.c.edge >= epoch(part_horizon(now, tz)), r.c.tz == zone_name(tz))
+    ).all())
     today = now.astimezone(tz).date()
-    runs: list[list[datetime]] = []
-    for back in range(HOUR_HORIZON_DAYS + 1):
-        run: list[datetime] = []
-        for h in hours_of(today - timedelta(days=back), tz):
-            if epoch(h) in done or hour_end(h, tz) + GRACE > now:
-                if run:
-                    runs.append(run)
-                run = []
-            else:
-                run.append(h)
-        if run:
-            runs.append(run)
-    return runs
+    todo = []
+    for day in (today - timedelta(days=back) for back in range(PART_HORIZON_DAYS + 1)):
+        if any(part not in done for part in _parts_due(hours_of(day, tz), closed_hours(day, tz, now))):
+            todo.append(day)
+    return todo
 
 
-def hours_past_horizon(conn: Connection, now: datetime, tz: tzinfo) -> bool:
-    r = activity_hour_rollups
-    return conn.execute(select(r.c.start).where(r.c.start < epoch(hour_horizon(now, tz))).limit(1)).first() is not None
+def parts_past_horizon(conn: Connection, now: datetime, tz: tzinfo) -> bool:
+    r = activity_part_rollups
+    return conn.execute(select(r.c.edge).where(r.c.edge < epoch(part_horizon(now, tz))).limit(1)).first() is not None
 
 
-def forget_hours_past_horizon(conn: Connection, now: datetime, tz: tzinfo) -> None:
-    horizon = epoch(hour_horizon(now, tz))
-    conn.execute(delete(activity_hours).where(activity_hours.c.start < horizon))
-    conn.execute(delete(activity_hour_rollups).where(activity_hour_rollups.c.start < horizon))
+def forget_parts_past_horizon(conn: Connection, now: datetime, tz: tzinfo) -> None:
+    horizon = epoch(part_horizon(now, tz))
+    conn.execute(delete(activity_day_parts).where(activity_day_parts.c.edge < horizon))
+    conn.execute(delete(activity_part_rollups).where(activity_part_rollups.c.edge < horizon))
 
 
 def rolled_in_other_zones(conn: Connection, tz: tzinfo) -> bool:
     return any(
         conn.execute(select(t.c.tz).where(t.c.tz != zone_name(tz)).limit(1)).first() is not None
-        for t in (activity_rollups, activity_hour_rollups)
+        for t in (activity_rollups, activity_part_rollups)
     )
 
 
 def forget_other_zones(conn: Connection, tz: tzinfo) -> None:
-    """Days and hours rolled up in another time zone (TUANBOT_TIMEZONE changed) are dropped, to be rolled up
-    again: another zone's days, and hours cut at its midnights, are not this zone's."""
+    """Days and parts rolled up in another time zone (TUANBOT_TIMEZONE changed) are dropped, to be rolled up
+    again: another zone's days, and parts cut at its midnights and hours, are not this zone's."""
     other = select(activity_rollups.c.day).where(activity_rollups.c.tz != zone_name(tz))
     conn.execute(delete(activity_days).where(activity_days.c.day.in_(other)))
     conn.execute(delete(activity_rollups).where(activity_rollups.c.tz != zone_name(tz)))
-    other_hours = select(activity_hour_rollups.c.start).where(activity_hour_rollups.c.tz != zone_name(tz))
-    conn.execute(delete(activity_hours).where(activity_hours.c.start.in_(other_hours)))
-    conn.execute(delete(activity_hour_rollups).where(activity_hour_rollups.c.tz != zone_name(tz)))
+    other_parts = select(activity_part_rollups.c.edge).where(activity_part_rollups.c.tz != zone_name(tz))
+    conn.execute(delete(activity_day_parts).where(activity_day_parts.c.edge.in_(other_parts)))
+    conn.execute(delete(activity_part_rollups).where(activity_part_rollups.c.tz != zone_name(tz)))

@@ -5,9 +5,9 @@ so consecutive windows split the timeline without overlap. Days (for "talked on 
 the per-day series) are local dates in the given time zone.
 
 Talk (messages, active members, who talked) is read per local day: days of the window that the rollup
-holds (catalog/activity.py) from activity_days, the rolled-up hours of the rest (today, the first partial
-day, days not rolled up yet) from activity_hours, and what is left from inbound_messages; either way the
-figures are the same.
+holds (catalog/activity.py) from activity_days, the rest (today, the first partial day, days not rolled up
+yet) from a written part of the day (activity_day_parts: its head or tail) where there is one, and what is
+left from inbound_messages; either way the figures are the same.
 """
 from __future__ import annotations
 
@@ -337,7 +337,7 @@ class _Split:
     dates: list[date]  # the window's local dates, oldest first
     rolled: frozenset[date]  # those read from the rollup: whole days inside the window, rolled up
     pieces: list[tuple[datetime, bool, datetime, bool]]  # the rest: (from, inclusive?, to, inclusive?)
-    hours: frozenset[datetime] = frozenset()  # hours (starts) outside those days read from the hours' rollup
+    parts: frozenset[tuple[str, datetime]] = frozenset()  # (kind, edge) of the parts of days read
 
     def piece(self, col, p):
         lo, lo_in, hi, hi_in = p
@@ -355,15 +355,16 @@ def _whole_days(w: Window, tz: ZoneInfo) -> list[date]:
             if activity.midnight(d, tz) > w.start and activity.midnight(d + timedelta(days=1), tz) <= w.end]
 
 
-def _split(w: Window, tz: ZoneInfo, rolled: set[date], hours: set[datetime] = frozenset()) -> _Split:
-    """The window as its rolled-up whole days (those of `rolled`), its rolled-up hours outside them (those
-    of `hours`), and the pieces of time between them, read from the messages."""
+def _split(w: Window, tz: ZoneInfo, rolled: set[date], parts: set[tuple[str, datetime]] = frozenset()) -> _Split:
+    """The window as its rolled-up whole days (those of `rolled`), the parts of its other days (those of
+    `parts` inside it), and the pieces of time between them, read from the messages."""
     dates = _dates(w, tz)
     days = rolled.intersection(_whole_days(w, tz))
-    mine = {h for h in hours
-            if h > w.start and activity.hour_end(h, tz) <= w.end and h.astimezone(tz).date() not in days}
+    spans = {part: _part_span(part, tz) for part in parts}
+    mine = {part for part, (lo, hi) in spans.items()
+            if lo > w.start and hi <= w.end and lo.astimezone(tz).date() not in days}
     covered = sorted([(activity.midnight(d, tz), activity.midnight(d + timedelta(days=1), tz)) for d in days]
-                     + [(h, activity.hour_end(h, tz)) for h in mine])
+                     + [spans[part] for part in mine])
     pieces = []
     lo, lo_in = w.start, False
     for start, end in covered:
@@ -374,14 +375,34 @@ def _split(w: Window, tz: ZoneInfo, rolled: set[date], hours: set[datetime] = fr
     return _Split(dates, frozenset(days), pieces, frozenset(mine))
 
 
-def _hours_inside(split: _Split, tz: ZoneInfo) -> list[datetime]:
-    """The hours (starts) lying wholly in the split's pieces."""
+def _part_span(part: tuple[str, datetime], tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The time a part holds: [midnight, edge) for a head, [edge, next midnight) for a tail."""
+    kind, edge = part
+    day = edge.astimezone(tz).date()
+    if kind == activity.HEAD:
+        return activity.midnight(day, tz), edge
+    return edge, activity.midnight(day + timedelta(days=1), tz)
+
+
+def _parts_for(split: _Split, tz: ZoneInfo, now: datetime) -> list[tuple[str, datetime]]:
+    """The parts that would cover most of the split's pieces, at most one a day: a piece from a midnight
+    to some time takes the head at the last edge before it that is closed by `now`, a piece from some time
+    to a midnight the tail at the first edge after it; the rest of the piece is read raw."""
+    horizon = activity.part_horizon(now, tz) + timedelta(days=1)  # clear of the job's dropping of old parts
     out = []
     for lo, lo_in, hi, _ in split.pieces:
-        day, last = lo.astimezone(tz).date(), hi.astimezone(tz).date()
-        while day <= last:
-            out += [h for h in activity.hours_of(day, tz)
-                    if (h >= lo if lo_in else h > lo) and activity.hour_end(h, tz) <= hi]
+        day = lo.astimezone(tz).date()
+        while activity.midnight(day, tz) <= hi:  # the piece's stretch of each local day it crosses
+            start, end = activity.midnight(day, tz), activity.midnight(day + timedelta(days=1), tz)
+            edges = [h for h in activity.hours_of(day, tz)[1:] if h >= horizon]
+            if lo < start or (lo == start and lo_in):  # from the day's midnight
+                heads = [e for e in edges if e <= min(hi, end) and e + activity.GRACE <= now]
+                if heads:
+                    out.append((activity.HEAD, heads[-1]))
+            elif end <= hi:  # to the next midnight
+                tails = [e for e in edges if e > lo or (e == lo and lo_in)]
+                if tails:
+                    out.append((activity.TAIL, tails[0]))
             day += timedelta(days=1)
     return out
 
@@ -460,15 +481,16 @@ def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only
     """{(window, group): (texts, distinct senders)} for every group with a text in a window (`only`: a filter of
     _groups), and {(window, group): who talked (3+ non-command texts on 2+ local days)}.
 
-    Each local day of a window is read in stretches: a whole day from the days' rollup, else its hours from
-    the hours' rollup and the rest from the messages; a day's stretches add up (DayBits.add) before the days do."""
+    Each local day of a window is read in stretches: a whole day from the days' rollup, else a part of it
+    (its head or tail) where one is written and the rest from the messages; a day's stretches add up
+    (DayBits.add) before the days do."""
     rolled, day_rows = activity.rolled_days(conn, {d for w in windows for d in _whole_days(w, tz)}, tz, only)
     by_days = [_split(w, tz, rolled) for w in windows]
-    # Hours only where there are days to merge them with: a window without (a day or less) costs less read
+    # Parts only where there are days to merge them with: a window without (a day or less) costs less read
     # from the messages' aggregates than as bitmaps.
-    horizon = activity.hour_horizon(max(w.end for w in windows), tz)
-    wanted = sorted({h for split in by_days if split.rolled for h in _hours_inside(split, tz) if h >= horizon})
-    found, hour_rows = activity.rolled_hours(conn, wanted, tz, only)
+    now = max(w.end for w in windows)
+    wanted = sorted({part for split in by_days if split.rolled for part in _parts_for(split, tz, now)})
+    found, part_rows = activity.rolled_parts(conn, wanted, tz, only)
     splits = [_split(w, tz, rolled, found) if by_days[i].rolled else by_days[i] for i, w in enumerate(windows)]
     counts: dict[Key, tuple[int, int]] = {}
     talked: dict[Key, list[str]] = {}
@@ -489,15 +511,16 @@ def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only
         for i in merged:
             if day in splits[i].rolled:
                 talks.setdefault((i, gid), Talk()).add(texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
-    # Per hour read (by its key in activity_hours): the (window, day) it counts in.
-    days_of = {activity.epoch(h): [(i, (h.astimezone(tz).date() - splits[i].dates[0]).days)
-                                   for i in merged if h in splits[i].hours] for h in found}
-    stretches: dict[tuple[int, str, int], DayBits] = {}  # per (window, group, day): the day's hours
-    for k, gid, texts, senders, t1, t2, t3 in hour_rows:
+    # Per part read (by its key in activity_day_parts): the (window, day) it counts in.
+    days_of = {(activity.epoch(edge), kind): [(i, (edge.astimezone(tz).date() - splits[i].dates[0]).days)
+                                              for i in merged if (kind, edge) in splits[i].parts]
+               for kind, edge in found}
+    stretches: dict[tuple[int, str, int], DayBits] = {}  # per (window, group, day): the day's part
+    for edge, kind, gid, texts, senders, t1, t2, t3 in part_rows:
         seen = from_bits(senders)
         floor[gid] = max(floor.get(gid, 0), seen.bit_length())
         bits = (texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
-        for i, d_i in days_of[k]:
+        for i, d_i in days_of[(edge, kind)]:
             d = stretches.get((i, gid, d_i))
             if d is None:
                 d = stretches[(i, gid, d_i)] = DayBits()

@@ -212,15 +212,15 @@ activity_rollups = Table(
     Column("rolled_at", UTCDateTime, nullable=False),
 )
 
-# The same per hour, for the hours of the last few weeks (catalog.activity.HOUR_HORIZON_DAYS): a window's
-# partial days are read from them. An hour is a local day's midnight plus whole hours, clipped at the
-# next midnight; rows are keyed by its start, first, so the claim of an hour finds every group's row.
-# `start` is in seconds since 1970 (UTC): read for thousands of rows at once, an integer costs far less
-# than a timestamp to turn into Python.
-activity_hours = Table(
-    "activity_hours",
+# Parts of the days of the last two weeks (catalog.activity.PART_HORIZON_DAYS), in the same form: per group,
+# the day's texts before an hour edge (head) and from it (tail), so a window's partial day is read from one
+# row per group. An edge is a local midnight plus whole hours; `edge` is in seconds since 1970 (UTC): read
+# for thousands of rows at once, an integer costs far less than a timestamp to turn into Python.
+activity_day_parts = Table(
+    "activity_day_parts",
     metadata,
-    Column("start", BigInteger, primary_key=True, autoincrement=False),
+    Column("edge", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(4), primary_key=True),  # "head": from midnight to the edge; "tail": from it to midnight
     Column("group_id", String(128), primary_key=True),
     Column("texts", Integer, nullable=False),
     Column("senders", LargeBinary, nullable=False),
@@ -230,11 +230,12 @@ activity_hours = Table(
     sqlite_with_rowid=False,
 )
 
-# The hours rolled up, each once for every group, in the time zone named.
-activity_hour_rollups = Table(
-    "activity_hour_rollups",
+# The parts written, each once for every group, in the time zone named.
+activity_part_rollups = Table(
+    "activity_part_rollups",
     metadata,
-    Column("start", BigInteger, primary_key=True, autoincrement=False),  # as in activity_hours
+    Column("edge", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(4), primary_key=True),
     Column("tz", String(64), nullable=False),
     Column("rolled_at", UTCDateTime, nullable=False),
 )

@@ -1,7 +1,7 @@
-"""The per-day and per-hour rollups of group talk (catalog/activity.py): figures over rolled-up days and hours
-are exactly the figures read from the messages, across local midnights and hour edges, with any mix of rolled
-and unrolled days and hours, in zones whose hours are not UTC's, when two processes roll up at once, after a
-time zone change, after hours pass the horizon, and on a database migrated with history."""
+"""The per-day rollup of group talk and the parts of days (catalog/activity.py): figures over rolled-up days
+and written parts are exactly the figures read from the messages, across local midnights and hour edges, with
+any mix of rolled and unrolled days and parts, in zones whose hours are not UTC's, when two processes roll up
+at once, after a time zone change, after parts pass the horizon, and on a database migrated with history."""
 import random
 import threading
 from collections import defaultdict
@@ -18,7 +18,7 @@ from catalog.groups import put_group
 from catalog.stats import Window, daily_series, group_stats, stats_by_group
 from helpers import SHANGHAI, T0
 from storage.migrate import upgrade
-from storage.tables import activity_days, activity_hour_rollups, activity_hours, activity_rollups, inbound_messages
+from storage.tables import activity_day_parts, activity_days, activity_part_rollups, activity_rollups, inbound_messages
 
 NOW = datetime(2026, 12, 8, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 GROUPS = ["g1", "g2", "g3"]
@@ -109,14 +109,14 @@ def rolled_days(db) -> int:
         return conn.execute(select(func.count()).select_from(activity_rollups)).scalar_one()
 
 
-def rolled_hours(db) -> int:
+def written_parts(db) -> int:
     with db.read() as conn:
-        return conn.execute(select(func.count()).select_from(activity_hour_rollups)).scalar_one()
+        return conn.execute(select(func.count()).select_from(activity_part_rollups)).scalar_one()
 
 
-# NOW is 10:00 in Shanghai: the hours of the 35 days before today, and today's up to 09:00 (the hour from 09:00
-# ends at 10:00 and is in its grace).
-CLOSED_HOURS = activity.HOUR_HORIZON_DAYS * 24 + 9
+# NOW is 10:00 in Shanghai: 23 heads and 23 tails for each of the 16 days before today, and today's heads at
+# 01:00 … 09:00 (the hour from 09:00 ends at 10:00 and is in its grace).
+DUE_PARTS = activity.PART_HORIZON_DAYS * 46 + 9
 
 
 def test_the_rollup_gives_exactly_the_figures_of_the_messages_across_midnights(db):
@@ -128,12 +128,15 @@ def test_the_rollup_gives_exactly_the_figures_of_the_messages_across_midnights(d
     while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
         pass
     assert rolled_days(db) == activity.HORIZON_DAYS
-    assert rolled_hours(db) == CLOSED_HOURS
+    assert written_parts(db) == DUE_PARTS
     with db.read() as conn:
         days_with_rows = conn.execute(select(func.count(func.distinct(activity_days.c.day)))).scalar_one()
-        hours_with_rows = conn.execute(select(func.count(func.distinct(activity_hours.c.start)))).scalar_one()
+        parts_with_rows = conn.execute(select(func.count()).select_from(
+            select(activity_day_parts.c.edge, activity_day_parts.c.kind).distinct().subquery())).scalar_one()
     assert days_with_rows == 12  # the 12 closed days with texts; today is never rolled up
-    assert 150 < hours_with_rows < 12 * 24
+    # The parts of the 12 days with texts, but not those before the first text of the oldest or after the last
+    # text of today: a part with no text has no row.
+    assert 11 * 46 < parts_with_rows < 12 * 46 + 9
     assert figures(db) == raw
     for w in WINDOWS:
         assert got_talk(db, w) == expected_talk(rows, w)
@@ -152,18 +155,17 @@ def test_any_mix_of_rolled_and_unrolled_days_gives_the_same_figures(db):
         assert not activity.roll_up_day(conn, NOW.astimezone(SHANGHAI).date() - timedelta(days=2), SHANGHAI, NOW)
 
 
-def roll_up_hours_alone(db, tz=SHANGHAI, every: int = 1) -> None:
-    """Every `every`-th closed hour rolled up, one at a time, and no day."""
+def write_parts(db, days=None, now=NOW) -> None:
     with db.read() as conn:
-        runs = activity.hours_to_roll_up(conn, NOW, tz)
-    for h in [h for run in runs for h in run][::every]:
+        todo = activity.days_to_part(conn, now, SHANGHAI)
+    for day in todo if days is None else days:
         with db.begin() as conn:
-            assert activity.roll_up_hours(conn, [h], tz, NOW) == 1
+            assert activity.roll_up_parts(conn, day, SHANGHAI, now)
 
 
-def test_hours_give_exactly_the_figures_of_the_messages(db):
-    """Two days rolled up, and every closed hour: the other whole days and the partial days are read from their
-    hours, the parts of hours at a window's edges and the hours not closed yet from the messages."""
+def test_parts_give_exactly_the_figures_of_the_messages(db):
+    """Two days rolled up, and every part due: the other days are read from their heads and tails, the part
+    of an hour at a window's ends and the hours not closed yet from the messages."""
     rows = history(seed=17)
     fill(db, rows)
     raw = figures(db)
@@ -171,36 +173,52 @@ def test_hours_give_exactly_the_figures_of_the_messages(db):
         with db.begin() as conn:
             assert activity.roll_up_day(conn, NOW.astimezone(SHANGHAI).date() - timedelta(days=days_ago), SHANGHAI, NOW)
     with db.read() as conn:
-        runs = activity.hours_to_roll_up(conn, NOW, SHANGHAI)
-    assert [len(run) for run in runs] == [9] + [24] * activity.HOUR_HORIZON_DAYS  # today's closed hours first
-    for run in runs:
-        with db.begin() as conn:
-            assert activity.roll_up_hours(conn, run, SHANGHAI, NOW) == len(run)
-    assert (rolled_days(db), rolled_hours(db)) == (2, CLOSED_HOURS)
+        todo = activity.days_to_part(conn, NOW, SHANGHAI)
+    today = NOW.astimezone(SHANGHAI).date()
+    assert todo == [today - timedelta(days=i) for i in range(activity.PART_HORIZON_DAYS + 1)]
+    write_parts(db, todo)
+    assert (rolled_days(db), written_parts(db)) == (2, DUE_PARTS)
     assert figures(db) == raw
     for w in WINDOWS:
         assert got_talk(db, w) == expected_talk(rows, w)
-    with db.begin() as conn:  # an hour rolled up already is not rolled up again
-        assert activity.roll_up_hours(conn, runs[1], SHANGHAI, NOW) == 0
+    with db.begin() as conn:  # a part written already is not written again
+        assert activity.roll_up_parts(conn, todo[1], SHANGHAI, NOW) == 0
 
 
-def test_any_mix_of_rolled_and_unrolled_hours_and_days_gives_the_same_figures(db):
+def test_any_mix_of_rolled_days_and_written_parts_gives_the_same_figures(db):
     rows = history(seed=29)
     fill(db, rows)
     raw = figures(db)
-    roll_up_hours_alone(db, every=3)  # holes between rolled hours
+    today = NOW.astimezone(SHANGHAI).date()
+    write_parts(db, [today - timedelta(days=i) for i in (0, 2, 5, 7, 9)])
     assert figures(db) == raw
     for days_ago in (1, 4, 6):
         with db.begin() as conn:
-            assert activity.roll_up_day(conn, NOW.astimezone(SHANGHAI).date() - timedelta(days=days_ago), SHANGHAI, NOW)
+            assert activity.roll_up_day(conn, today - timedelta(days=days_ago), SHANGHAI, NOW)
+    assert figures(db) == raw
+    for w in WINDOWS:
+        assert got_talk(db, w) == expected_talk(rows, w)
+
+
+def test_heads_written_hours_ago_are_used_and_the_rest_of_today_read_raw(db):
+    """Today's newest head is written a tick after its edge closes: until then an older head is not used
+    for today (the messages are read for all of it), and the figures are the same."""
+    rows = history(seed=37)
+    fill(db, rows)
+    raw = figures(db)
+    while jobs.roll_up_activity(db, lambda: NOW - timedelta(hours=2, minutes=30), tz=SHANGHAI):
+        pass
+    with db.read() as conn:
+        newest = conn.execute(select(func.max(activity_part_rollups.c.edge))).scalar_one()
+    assert newest == activity.epoch(NOW - timedelta(hours=3))  # 07:00: the head of 00:00 to 07:00
     assert figures(db) == raw
     for w in WINDOWS:
         assert got_talk(db, w) == expected_talk(rows, w)
 
 
 @pytest.mark.parametrize("zone", ["Asia/Kolkata", "Asia/Kathmandu", "America/New_York"])
-def test_hours_cut_at_the_midnights_of_zones_whose_hours_are_not_shanghais(db, zone):
-    """In Kolkata (UTC+5:30) and Kathmandu (+5:45) an hour starts at a local midnight, not a UTC hour."""
+def test_parts_cut_at_the_hours_of_zones_whose_hours_are_not_shanghais(db, zone):
+    """In Kolkata (UTC+5:30) and Kathmandu (+5:45) an edge is a local midnight plus whole hours, not a UTC hour."""
     tz = ZoneInfo(zone)
     rows = history(seed=31)
     fill(db, rows)
@@ -208,25 +226,27 @@ def test_hours_cut_at_the_midnights_of_zones_whose_hours_are_not_shanghais(db, z
     while jobs.roll_up_activity(db, lambda: NOW, tz=tz):
         pass
     with db.read() as conn:
-        starts = conn.execute(select(activity_hour_rollups.c.start)).scalars().all()
-    assert starts and all(datetime.fromtimestamp(h, tz).minute == 0 for h in starts)
+        edges = conn.execute(select(activity_part_rollups.c.edge)).scalars().all()
+    assert edges and all(datetime.fromtimestamp(h, tz).minute == 0 for h in edges)
     assert figures(db, tz) == raw
 
 
-def test_hours_past_the_horizon_are_dropped_and_the_figures_stay(db):
+def test_parts_past_the_horizon_are_dropped_and_the_figures_stay(db):
     rows = history(seed=19)
     fill(db, rows)
     raw = figures(db)
     while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
         pass
-    later = NOW + timedelta(days=activity.HOUR_HORIZON_DAYS - 5)  # the horizon is now 5 days before NOW's day
+    later = NOW + timedelta(days=activity.PART_HORIZON_DAYS - 5)  # the horizon is now 5 days before NOW's day
     while jobs.roll_up_activity(db, lambda: later, tz=SHANGHAI):
         pass
     horizon = local_midnight(5)
     with db.read() as conn:
-        assert conn.execute(select(func.min(activity_hour_rollups.c.start))).scalar_one() == activity.epoch(horizon)
-        assert conn.execute(select(func.min(activity_hours.c.start))).scalar_one() >= activity.epoch(horizon)
-    assert figures(db) == raw  # the windows reaching further back read those days from the days' rollup
+        assert conn.execute(select(func.min(activity_part_rollups.c.edge))).scalar_one() > activity.epoch(horizon)
+        assert conn.execute(select(func.min(activity_day_parts.c.edge))).scalar_one() > activity.epoch(horizon)
+        assert conn.execute(select(func.min(activity_part_rollups.c.edge))).scalar_one() < activity.epoch(
+            horizon + timedelta(hours=2))
+    assert figures(db) == raw  # the windows reaching further back read those days from the messages
     for w in WINDOWS:
         assert got_talk(db, w) == expected_talk(rows, w)
 
@@ -321,8 +341,8 @@ def test_two_processes_rolling_up_at_once_roll_each_day_up_once(db):
         t.join()
     assert errors == []
     assert rolled_days(db) == activity.HORIZON_DAYS
-    assert rolled_hours(db) == CLOSED_HOURS
-    assert sum(done) == activity.HORIZON_DAYS + CLOSED_HOURS  # each day and each hour rolled up once
+    assert written_parts(db) == DUE_PARTS
+    assert sum(done) == activity.HORIZON_DAYS + DUE_PARTS  # each day rolled up and each part written once
     assert figures(db) == raw
 
 
@@ -356,8 +376,8 @@ def test_a_change_of_time_zone_sets_the_old_rollup_aside_and_rolls_up_again(db):
         pass
     with db.read() as conn:
         zones = set(conn.execute(select(activity_rollups.c.tz)).scalars())
-        hour_zones = set(conn.execute(select(activity_hour_rollups.c.tz)).scalars())
-    assert zones == hour_zones == {"Asia/Shanghai"}
+        part_zones = set(conn.execute(select(activity_part_rollups.c.tz)).scalars())
+    assert zones == part_zones == {"Asia/Shanghai"}
     assert figures(db) == raw
 
 
