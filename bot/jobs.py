@@ -141,10 +141,11 @@ def roll_up_activity(db: Database, clock: Clock, *, tz: tzinfo) -> int:
         with db.begin() as conn:
             done += activity.roll_up_day(conn, day, tz, now, counted)
     for day in parted[:activity.DAYS_PER_RUN]:
-        with db.read() as conn:  # its closed hours, counted outside the writing transaction likewise
-            counted = activity.count_hours(conn, activity.closed_hours(day, tz, now), tz)
+        with db.read() as conn:  # its closed hours not in a head yet, counted outside the writing transaction
+            base = activity.heads_from(conn, day, tz, now)
+            counted = activity.count_hours(conn, activity.closed_hours(day, tz, now)[base:], tz)
         with db.begin() as conn:
-            done += activity.roll_up_parts(conn, day, tz, now, counted)
+            done += activity.roll_up_parts(conn, day, tz, now, counted, base)
     return done
 
 

@@ -328,6 +328,8 @@ def count_day(conn: Connection, day: date, tz: tzinfo) -> list[tuple[int, str, s
 def count_hours(conn: Connection, starts: list[datetime], tz: tzinfo
                 ) -> list[tuple[int, str, str, int, int, int | None]]:
     """count_spans of consecutive hours, span i being starts[i]: a day's closed hours, for its parts."""
+    if not starts:
+        return []
     return count_spans(conn, [*starts, hour_end(starts[-1], tz)])
 
 
@@ -355,13 +357,31 @@ def roll_up_day(conn: Connection, day: date, tz: tzinfo, now: datetime, counted:
     return True
 
 
-def roll_up_parts(conn: Connection, day: date, tz: tzinfo, now: datetime, counted: list | None = None) -> int:
+def heads_from(conn: Connection, day: date, tz: tzinfo, now: datetime) -> int:
+    """How many of the day's hours its newest written head holds: the next heads grow from it, so only the
+    hours after it are counted (0 once the day is over: its tails need every hour)."""
+    hours, closed = hours_of(day, tz), closed_hours(day, tz, now)
+    if len(closed) == len(hours):
+        return 0
+    r = activity_part_rollups
+    newest = conn.execute(
+        select(func.max(r.c.edge)).where(r.c.kind == HEAD, r.c.tz == zone_name(tz),
+                                         r.c.edge > epoch(hours[0]), r.c.edge < epoch(hours[-1]) + 1)
+    ).scalar()
+    return 0 if newest is None else [epoch(h) for h in hours].index(newest)
+
+
+def roll_up_parts(conn: Connection, day: date, tz: tzinfo, now: datetime, counted: list | None = None,
+                  base: int = 0) -> int:
     """Write the day's parts not written yet, in the caller's (writing) transaction: the heads of its closed
-    edges, and its tails once the day is closed, from `counted` (count_hours' rows of the day's closed hours,
-    read before; read here when None). Each part is claimed only if absent (one writer at a time, as for
-    days), and only the parts this call claimed are written; returns how many."""
+    edges, and its tails once the day is closed, from `counted` (count_hours' rows of the day's closed hours
+    from hour `base` on, read before; read here when None). With `base` (heads_from), the heads grow from the
+    written head at that edge. Each part is claimed only if absent (one writer at a time, as for days), and
+    only the parts this call claimed are written; returns how many."""
     _lock(conn)
     hours, closed = hours_of(day, tz), closed_hours(day, tz, now)
+    if base and len(closed) == len(hours):
+        raise ValueError("a day that is over is counted whole: its tails need every hour")
     wanted = _parts_due(hours, closed)
     if not wanted:
         return 0
@@ -374,18 +394,19 @@ def roll_up_parts(conn: Connection, day: date, tz: tzinfo, now: datetime, counte
     if not claimed:
         return 0
     if counted is None:
-        counted = count_hours(conn, closed, tz)
+        counted = count_hours(conn, closed[base:], tz)
     per_hour = _numbered(conn, counted)
+    grown = _heads_at(conn, hours[base]) if base else {}
     rows = []
 
     def keep(edge: datetime, kind: str, gid: str, part: DayBits) -> None:
         if (epoch(edge), kind) in claimed and part.texts:  # an empty part has no row
             rows.append({"edge": epoch(edge), "kind": kind, **_row(gid, part)})
 
-    for gid in {gid for _, gid in per_hour}:
-        mine = [per_hour.get((i, gid)) or DayBits() for i in range(len(closed))]
-        head = DayBits()  # grows forward from midnight: after hour i it is the head at edge i + 1
-        for i in range(min(len(closed), len(hours) - 1)):
+    for gid in {gid for _, gid in per_hour} | set(grown):
+        mine = {i: per_hour.get((i - base, gid)) or DayBits() for i in range(base, len(closed))}
+        head = grown.get(gid) or DayBits()  # grows forward: after hour i it is the head at edge i + 1
+        for i in range(base, min(len(closed), len(hours) - 1)):
             head.plus(mine[i])
             keep(hours[i + 1], HEAD, gid, head)
         tail = DayBits()  # grows backward from the next midnight: after hour i it is the tail at edge i
@@ -395,6 +416,15 @@ def roll_up_parts(conn: Connection, day: date, tz: tzinfo, now: datetime, counte
     if rows:
         conn.execute(activity_day_parts.insert(), rows)
     return len(claimed)
+
+
+def _heads_at(conn: Connection, edge: datetime) -> dict[str, DayBits]:
+    """Every group's written head at this edge."""
+    p = activity_day_parts
+    return {gid: DayBits(texts, from_bits(s), from_bits(t1), from_bits(t2), from_bits(t3))
+            for gid, texts, s, t1, t2, t3 in conn.execute(
+                select(p.c.group_id, p.c.texts, p.c.senders, p.c.talk1, p.c.talk2, p.c.talk3)
+                .where(p.c.edge == epoch(edge), p.c.kind == HEAD))}
 
 
 def _parts_due(hours: list[datetime], closed: list[datetime]) -> list[tuple[int, str]]:

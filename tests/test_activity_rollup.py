@@ -216,6 +216,30 @@ def test_heads_written_hours_ago_are_used_and_the_rest_of_today_read_raw(db):
         assert got_talk(db, w) == expected_talk(rows, w)
 
 
+def test_heads_grown_hour_by_hour_hold_exactly_the_day_so_far(db):
+    """Ticks through today: each new head is the last one plus the hours since (the job counts only those),
+    and holds exactly the day's texts and senders from midnight to its edge."""
+    rows = history(seed=41)
+    fill(db, rows)
+    raw = figures(db)
+    midnight = local_midnight(0)
+    for minutes in range(75, 10 * 60 + 1, 45):  # 01:15, 02:00, 02:45 … 10:00
+        jobs.roll_up_activity(db, lambda: midnight + timedelta(minutes=minutes), tz=SHANGHAI)
+    p = activity_day_parts
+    with db.read() as conn:
+        heads = conn.execute(
+            select(p.c.edge, p.c.group_id, p.c.texts, p.c.senders)
+            .where(p.c.kind == activity.HEAD, p.c.edge > activity.epoch(midnight))
+        ).all()
+    assert {edge for edge, *_ in heads} == {activity.epoch(midnight + timedelta(hours=h)) for h in range(1, 10)}
+    for edge, gid, texts, senders in heads:
+        mine = [r for r in rows if r["kind"] == "text" and r["group_id"] == gid
+                and midnight <= r["received_at"] < datetime.fromtimestamp(edge, timezone.utc)]
+        assert texts == len(mine)
+        assert activity.from_bits(senders).bit_count() == len({r["sender_id"] for r in mine})
+    assert figures(db) == raw
+
+
 @pytest.mark.parametrize("zone", ["Asia/Kolkata", "Asia/Kathmandu", "America/New_York"])
 def test_parts_cut_at_the_hours_of_zones_whose_hours_are_not_shanghais(db, zone):
     """In Kolkata (UTC+5:30) and Kathmandu (+5:45) an edge is a local midnight plus whole hours, not a UTC hour."""
