@@ -107,6 +107,13 @@ def bits_of(n: int) -> Iterable[int]:
         n ^= low
 
 
+def count_up(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Two counters kept as bitmaps (who has 1+, 2+, 3+), added per bit and saturating at 3."""
+    a1, a2, a3 = a
+    b1, b2, b3 = b
+    return a1 | b1, a2 | b2 | (a1 & b1), a3 | b3 | (a2 & b1) | (a1 & b2)
+
+
 @dataclass
 class Talk:
     """One group's talk over some days, added a day at a time (each day once)."""
@@ -122,9 +129,7 @@ class Talk:
         self.texts += texts
         self.senders |= senders
         self.days2 |= self.s1 & t1
-        self.s3 |= t3 | (self.s2 & t1) | (self.s1 & t2)
-        self.s2 |= t2 | (self.s1 & t1)
-        self.s1 |= t1
+        self.s1, self.s2, self.s3 = count_up((self.s1, self.s2, self.s3), (t1, t2, t3))
 
     @property
     def talked(self) -> int:
@@ -153,13 +158,11 @@ class DayBits:
                     self.t3 |= b
 
     def add(self, texts: int, senders: int, t1: int, t2: int, t3: int) -> None:
-        """Texts and bitmaps of another stretch of the same day (hours, the rest read raw): counts add up,
-        saturating at 3."""
+        """Texts and bitmaps of another stretch of the same day (a part of it, the rest read raw): counts add
+        up, saturating at 3."""
         self.texts += texts
         self.senders |= senders
-        self.t3 |= t3 | (self.t2 & t1) | (self.t1 & t2)
-        self.t2 |= t2 | (self.t1 & t1)
-        self.t1 |= t1
+        self.t1, self.t2, self.t3 = count_up((self.t1, self.t2, self.t3), (t1, t2, t3))
 
     def plus(self, other: DayBits) -> None:
         self.add(other.texts, other.senders, other.t1, other.t2, other.t3)
@@ -366,7 +369,7 @@ def heads_from(conn: Connection, day: date, tz: tzinfo, now: datetime) -> int:
     r = activity_part_rollups
     newest = conn.execute(
         select(func.max(r.c.edge)).where(r.c.kind == HEAD, r.c.tz == zone_name(tz),
-                                         r.c.edge > epoch(hours[0]), r.c.edge < epoch(hours[-1]) + 1)
+                                         r.c.edge > epoch(hours[0]), r.c.edge <= epoch(hours[-1]))
     ).scalar()
     return 0 if newest is None else [epoch(h) for h in hours].index(newest)
 

@@ -200,7 +200,7 @@ def test_any_mix_of_rolled_days_and_written_parts_gives_the_same_figures(db):
         assert got_talk(db, w) == expected_talk(rows, w)
 
 
-def test_heads_written_hours_ago_are_used_and_the_rest_of_today_read_raw(db):
+def test_figures_stay_the_same_while_todays_newest_head_is_not_written(db):
     """Today's newest head is written a tick after its edge closes: until then an older head is not used
     for today (the messages are read for all of it), and the figures are the same."""
     rows = history(seed=37)
@@ -429,3 +429,14 @@ def test_bitmaps_read_back_as_written(n):
 @given(st.integers(min_value=0, max_value=2**400))
 def test_bits_of_names_exactly_the_set_bits_lowest_first(n):
     assert list(activity.bits_of(n)) == [i for i in range(n.bit_length()) if n >> i & 1]
+
+
+def as_counter(counts: list[int]) -> tuple[int, int, int]:
+    """Per-bit counts as the rollup keeps them: bitmaps of who has 1+, 2+, 3+."""
+    return tuple(sum(1 << i for i, c in enumerate(counts) if c >= k) for k in (1, 2, 3))
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=40))
+def test_counters_kept_as_bitmaps_add_up_per_bit_saturating_at_3(pairs):
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    assert activity.count_up(as_counter(a), as_counter(b)) == as_counter([min(3, x + y) for x, y in pairs])
