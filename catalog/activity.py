@@ -56,13 +56,14 @@ def zone_name(tz: tzinfo) -> str:
 
 
 def midnight(day: date, tz: tzinfo) -> datetime:
-    """The instant the local day begins."""
-    return datetime.combine(day, time(), tz)
+    """The instant (UTC) the local day begins. In UTC, so that it compares equal to the same instant in any
+    zone: a local midnight that a DST change skips (America/Sao_Paulo until 2018) never would (PEP 495)."""
+    return datetime.combine(day, time(), tz).astimezone(timezone.utc)
 
 
 def hours_of(day: date, tz: tzinfo) -> list[datetime]:
     """The starts (UTC) of the local day's hours: its midnight, then an hour apart up to the next midnight."""
-    lo, hi = midnight(day, tz).astimezone(timezone.utc), midnight(day + timedelta(days=1), tz).astimezone(timezone.utc)
+    lo, hi = midnight(day, tz), midnight(day + timedelta(days=1), tz)
     return [lo + HOUR * k for k in range(-(-(hi - lo) // HOUR))]
 
 
@@ -74,7 +75,7 @@ def epoch(t: datetime) -> int:
 def hour_end(start: datetime, tz: tzinfo) -> datetime:
     """Where the hour starting at `start` ends: an hour later, or at the next local midnight if sooner."""
     next_midnight = midnight(start.astimezone(tz).date() + timedelta(days=1), tz)
-    return min(start + HOUR, next_midnight.astimezone(timezone.utc))
+    return min(start + HOUR, next_midnight)
 
 
 def closed_hours(day: date, tz: tzinfo, now: datetime) -> list[datetime]:
@@ -485,7 +486,7 @@ def days_to_roll_up(conn: Connection, now: datetime, tz: tzinfo) -> list[date]:
 
 def part_horizon(now: datetime, tz: tzinfo) -> datetime:
     """Parts of days before this are not written, and dropped."""
-    return midnight(now.astimezone(tz).date() - timedelta(days=PART_HORIZON_DAYS), tz).astimezone(timezone.utc)
+    return midnight(now.astimezone(tz).date() - timedelta(days=PART_HORIZON_DAYS), tz)
 
 
 def days_to_part(conn: Connection, now: datetime, tz: tzinfo) -> list[date]:

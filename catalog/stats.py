@@ -12,7 +12,7 @@ left from inbound_messages; either way the figures are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -603,7 +603,7 @@ def _local_day(col, w: Window, tz: ZoneInfo, within: tuple[int, int] | None = No
     first = w.start.astimezone(tz).date()
     last = w.end.astimezone(tz).date()
     dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    ends = [literal(datetime.combine(d + timedelta(days=1), time(), tz), UTCDateTime) for d in dates[:-1]]
+    ends = [literal(activity.midnight(d + timedelta(days=1), tz), UTCDateTime) for d in dates[:-1]]
     lo, hi = within or (0, len(dates) - 1)
     return activity.span_index(col, ends[lo:hi], lo), dates
 
