@@ -24,6 +24,7 @@ lies in its local day whatever the zone's offset or DST change. A head is writte
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
@@ -211,16 +212,39 @@ _BY_SENDER = {
 }
 
 
+class _SendersSeen:
+    """The (group, bit) -> sender pairs read so far, per engine (a database). A bit never changes its sender
+    once given (_numbered), so what one read looked up serves every later one; the stats name thousands of
+    talkers at a time, nearly all the same as last time. Bounded: emptied when it reaches MAX pairs."""
+
+    MAX = 500_000
+
+    def __init__(self):
+        self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def of(self, conn: Connection) -> dict[tuple[str, int], str]:
+        seen = self._by_engine.get(conn.engine)
+        if seen is None or len(seen) >= self.MAX:
+            seen = self._by_engine[conn.engine] = {}
+        return seen
+
+
+_senders_seen = _SendersSeen()
+
+
 def sender_ids(conn: Connection, wanted: dict[K, tuple[str, int]], numbering: Numbering) -> dict[K, list[str]]:
-    """{key: sender ids} for a (group, bitmap) per key (a key per group, or per window and group): one
-    statement for every key."""
+    """{key: sender ids} for a (group, bitmap) per key (a key per group, or per window and group): those
+    not read before in this process in one statement for every key."""
     listed = {key: (gid, list(bits_of(bitmap))) for key, (gid, bitmap) in wanted.items()}
-    found = dict(numbering.reverse)
-    real = sorted({(gid, bit) for gid, bits in listed.values() for bit in bits if (gid, bit) not in found})
+    seen = _senders_seen.of(conn)
+    found = numbering.reverse
+    real = sorted({(gid, bit) for gid, bits in listed.values() for bit in bits
+                   if (gid, bit) not in found and (gid, bit) not in seen})
     if real:
-        found.update(((gid, bit), sender) for gid, sender, bit in conn.execute(
+        seen.update(((gid, bit), sender) for gid, sender, bit in conn.execute(
             _BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}).all())
-    return {key: [found[(gid, bit)] for bit in bits] for key, (gid, bits) in listed.items()}
+    return {key: [found[pair] if pair in found else seen[pair] for pair in ((gid, bit) for bit in bits)]
+            for key, (gid, bits) in listed.items()}
 
 
 # ---- which days of a window are rolled up -----------------------------------------------------

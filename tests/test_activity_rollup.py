@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given, strategies as st
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from bot import jobs
 from catalog import activity, stats
@@ -309,6 +309,59 @@ def test_new_senders_after_a_rolled_day_get_bits_of_their_own(db):
     assert figures(db) == raw
     w = Window.last(NOW, 7)
     assert got_talk(db, w) == expected_talk(rows, w)
+
+
+def _reads_by_bit(db) -> list[str]:
+    """The statements that look senders up by their bit, as they run from now on."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        if "activity_senders AS s" in statement and "s.bit =" in statement:
+            seen.append(statement)
+
+    for engine in {db.engine, db._reader}:
+        event.listen(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_talkers_ids_are_read_once_per_process_and_a_new_talker_when_first_seen(db):
+    """A bit never changes its sender: a second read of the same windows names its talkers from what the first
+    one read, with no statement by bit; a talker numbered since is read when first met. Ids stay exact."""
+    rows = history(seed=5, n=600)
+    later = NOW + timedelta(days=1)
+    rows += [  # a newcomer talking today and tomorrow (numbered when today is rolled up, tomorrow)
+        {**rows[1], "msg_id": f"newbie{i}", "group_id": "g2", "sender_id": "newbie", "kind": "text", "event": None,
+         "inviter_id": None, "is_command": False, "received_at": NOW + timedelta(hours=h)}
+        for i, h in enumerate((1, 5, 20))  # 11:00 and 15:00 today, 06:00 tomorrow
+    ]
+    fill(db, rows)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    reads = _reads_by_bit(db)
+    w = Window.last(NOW, 7)
+    assert got_talk(db, w) == expected_talk(rows, w)
+    assert len(reads) == 1
+    assert got_talk(db, w) == expected_talk(rows, w)
+    assert len(reads) == 1  # all named from the first read
+    while jobs.roll_up_activity(db, lambda: later, tz=SHANGHAI):
+        pass
+    w2 = Window.last(later, 7)
+    assert "newbie" in expected_talk(rows, w2)["g2"][2]
+    assert got_talk(db, w2) == expected_talk(rows, w2)
+    assert len(reads) == 2 and reads[1].count("[") <= 2  # only what was not read before: the newbie's bit
+
+
+def test_the_memory_of_talkers_ids_is_bounded_and_emptied_when_full(db, monkeypatch):
+    rows = history(seed=6, n=600)
+    fill(db, rows)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    monkeypatch.setattr(activity._SendersSeen, "MAX", 2)
+    reads = _reads_by_bit(db)
+    for n, w in enumerate(WINDOWS[1:4], start=1):
+        assert len(expected_talk(rows, w)["g1"][2]) > 2
+        assert got_talk(db, w) == expected_talk(rows, w)
+        assert len(reads) == n  # over MAX after each read: emptied before the next, which reads again
 
 
 def test_groups_of_hundreds_of_senders_have_bitmaps_of_many_words(db):
