@@ -24,7 +24,9 @@ lies in its local day whatever the zone's offset or DST change. A head is writte
 from __future__ import annotations
 
 import json
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
@@ -249,15 +251,16 @@ def sender_ids(conn: Connection, wanted: dict[K, tuple[str, int]], numbering: Nu
 
 # ---- which days of a window are rolled up -----------------------------------------------------
 
-def rolled_up(conn: Connection, days: list[date], tz: tzinfo) -> set[date]:
+def rolled_up(conn: Connection, days: list[date], tz: tzinfo) -> dict[date, datetime]:
+    """{day: when it was rolled up} of the days from the first to the last of `days` rolled up in this zone."""
     if not days:
-        return set()
-    return set(conn.execute(
-        select(activity_rollups.c.day).where(
+        return {}
+    return dict(conn.execute(
+        select(activity_rollups.c.day, activity_rollups.c.rolled_at).where(
             activity_rollups.c.day >= min(days), activity_rollups.c.day <= max(days),
             activity_rollups.c.tz == zone_name(tz),
         )
-    ).scalars())
+    ).all())
 
 
 def rolled_days(conn: Connection, days: Iterable[date], tz: tzinfo, group_filter) -> tuple[set[date], list]:
@@ -276,6 +279,74 @@ def rolled_days(conn: Connection, days: Iterable[date], tz: tzinfo, group_filter
         .where(group_filter(activity_days.c.group_id), activity_days.c.day >= days[0], activity_days.c.day <= days[-1])
     ).all()
     return {r[1] for r in rows}, rows
+
+
+@dataclass(frozen=True)
+class DaysTalk:
+    """Some rolled-up days added up per group. Closed days never change, so neither does this."""
+    days: frozenset[date]  # those of the days that hold a text of the groups (the rest is read raw)
+    talk: dict[str, Talk]  # never changed once made: add to a copy (dataclasses.replace)
+    floor: dict[str, int]  # per group: the first bit their bitmaps do not use
+
+
+class _DaysTalkKept:
+    """DaysTalk of every known group by (time zone, rolled-up days and when each was), the MAX most recently
+    used, per engine (a database). A window's whole days are the same for every read of the same window
+    length all day long."""
+
+    MAX = 16
+
+    def __init__(self):
+        self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self, conn: Connection, key: tuple) -> DaysTalk | None:
+        with self._lock:
+            kept = self._by_engine.get(conn.engine)
+            if kept is None or key not in kept:
+                return None
+            kept.move_to_end(key)
+            return kept[key]
+
+    def put(self, conn: Connection, key: tuple, value: DaysTalk) -> None:
+        with self._lock:
+            kept = self._by_engine.setdefault(conn.engine, OrderedDict())
+            kept[key] = value
+            while len(kept) > self.MAX:
+                kept.popitem(last=False)
+
+
+_days_talk_kept = _DaysTalkKept()
+
+
+def talk_of_days(conn: Connection, each: list[list[date]], tz: tzinfo, group_filter, *, every_group: bool
+                 ) -> list[DaysTalk]:
+    """For each list of days, those rolled up in this time zone added up per group of `group_filter`: one
+    statement for which days are rolled up, one for their rows. The sums over every known group (`every_group`:
+    the admin listing's, thousands of rows) are kept by the process, and their rows read only once; a few
+    groups' days cost little to read."""
+    done = rolled_up(conn, sorted({d for days in each for d in days}), tz)
+    # A day rolled up again (by hand, after rows were added to it: docs/stats.md) has a new rolled_at.
+    keys = [(zone_name(tz), tuple(sorted((d, done[d]) for d in set(days) if d in done))) for days in each]
+    out = {key: _days_talk_kept.get(conn, key) if every_group else None for key in keys}
+    missing = [key for key, found in out.items() if found is None]
+    if missing:
+        # Only the days of the keys: a day rolled up since rolled_up() read is left to a later key.
+        _, rows = rolled_days(conn, sorted({d for key in missing for d, _ in key[1]}), tz, group_filter)
+        for key in missing:
+            wanted, talk, floor = {d for d, _ in key[1]}, {}, {}
+            for gid, day, texts, senders, t1, t2, t3 in rows:
+                if day in wanted:
+                    seen = from_bits(senders)
+                    floor[gid] = max(floor.get(gid, 0), seen.bit_length())
+                    t = talk.get(gid)
+                    if t is None:
+                        t = talk[gid] = Talk()
+                    t.add(texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
+            out[key] = DaysTalk(frozenset(r[1] for r in rows if r[1] in wanted), talk, floor)
+            if every_group:
+                _days_talk_kept.put(conn, key, out[key])
+    return [out[key] for key in keys]
 
 
 def rolled_parts(conn: Connection, wanted: list[tuple[str, datetime]], tz: tzinfo, group_filter

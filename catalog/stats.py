@@ -11,7 +11,7 @@ left from inbound_messages; either way the figures are the same.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -179,7 +179,7 @@ def stats_by_windows(conn: Connection, windows: list[Window], tz: ZoneInfo,
 
     only = _groups(conn, group_ids)
 
-    talks, talked = _talk(conn, windows, tz, only)
+    talks, talked = _talk(conn, windows, tz, only, group_ids is None)
     for key, (n, senders) in talks.items():
         of(key).messages, of(key).active_members = n, senders
 
@@ -476,22 +476,23 @@ def _raw_talk(parts: list[tuple[int, Window, _Split]], tz: ZoneInfo, only):
 Key = tuple[int, str]  # (the window's index, group)
 
 
-def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only
+def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only, every_group: bool
           ) -> tuple[dict[Key, tuple[int, int]], dict[Key, list[str]]]:
     """{(window, group): (texts, distinct senders)} for every group with a text in a window (`only`: a filter of
-    _groups), and {(window, group): who talked (3+ non-command texts on 2+ local days)}.
+    _groups, `every_group` if it keeps every known group), and {(window, group): who talked (3+ non-command texts on 2+ local days)}.
 
     Each local day of a window is read in stretches: a whole day from the days' rollup, else a part of it
     (its head or tail) where one is written and the rest from the messages; a day's stretches add up
-    (DayBits.add) before the days do."""
-    rolled, day_rows = activity.rolled_days(conn, {d for w in windows for d in _whole_days(w, tz)}, tz, only)
-    by_days = [_split(w, tz, rolled) for w in windows]
+    (DayBits.add) before the days do. Every group's sum of whole days is kept by the process (talk_of_days)."""
+    days_talk = activity.talk_of_days(conn, [_whole_days(w, tz) for w in windows], tz, only, every_group=every_group)
+    by_days = [_split(w, tz, d.days) for w, d in zip(windows, days_talk)]
     # Parts only where there are days to merge them with: a window without (a day or less) costs less read
     # from the messages' aggregates than as bitmaps.
     now = max(w.end for w in windows)
     wanted = sorted({part for split in by_days if split.rolled for part in _parts_for(split, tz, now)})
     found, part_rows = activity.rolled_parts(conn, wanted, tz, only)
-    splits = [_split(w, tz, rolled, found) if by_days[i].rolled else by_days[i] for i, w in enumerate(windows)]
+    splits = [_split(w, tz, days_talk[i].days, found) if by_days[i].rolled else by_days[i]
+              for i, w in enumerate(windows)]
     counts: dict[Key, tuple[int, int]] = {}
     talked: dict[Key, list[str]] = {}
     for i, w in enumerate(windows):
@@ -503,14 +504,11 @@ def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only
     if not merged:
         return counts, talked
 
-    talks: dict[Key, Talk] = {}
+    talks: dict[Key, Talk] = {(i, gid): replace(t) for i in merged for gid, t in days_talk[i].talk.items()}
     floor: dict[str, int] = {}  # per group: the first bit no bitmap read here uses
-    for gid, day, texts, senders, t1, t2, t3 in day_rows:
-        seen = from_bits(senders)
-        floor[gid] = max(floor.get(gid, 0), seen.bit_length())
-        for i in merged:
-            if day in splits[i].rolled:
-                talks.setdefault((i, gid), Talk()).add(texts, seen, from_bits(t1), from_bits(t2), from_bits(t3))
+    for d in days_talk:
+        for gid, f in d.floor.items():
+            floor[gid] = max(floor.get(gid, 0), f)
     # Per part read (by its key in activity_day_parts): the (window, day) it counts in.
     days_of = {(activity.epoch(edge), kind): [(i, (edge.astimezone(tz).date() - splits[i].dates[0]).days)
                                               for i in merged if (kind, edge) in splits[i].parts]

@@ -95,9 +95,9 @@ def expected_talk(rows, w: Window) -> dict[str, tuple[int, int, list[str]]]:
     return out
 
 
-def got_talk(db, w: Window) -> dict[str, tuple[int, int, list[str]]]:
+def got_talk(db, w: Window, group_ids: list[str] | None = GROUPS) -> dict[str, tuple[int, int, list[str]]]:
     with db.read() as conn:
-        stats = stats_by_group(conn, w, SHANGHAI, GROUPS)
+        stats = stats_by_group(conn, w, SHANGHAI, group_ids)
     return {
         gid: (s.messages, s.active_members, sorted(c["user_id"] for c in s.contributors if "talked" in c["reasons"]))
         for gid, s in stats.items()
@@ -362,6 +362,64 @@ def test_the_memory_of_talkers_ids_is_bounded_and_emptied_when_full(db, monkeypa
         assert len(expected_talk(rows, w)["g1"][2]) > 2
         assert got_talk(db, w) == expected_talk(rows, w)
         assert len(reads) == n  # over MAX after each read: emptied before the next, which reads again
+
+
+def _reads_of_days(db) -> list[str]:
+    """The statements that read rolled-up days' rows, as they run from now on."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        if "FROM activity_days JOIN activity_rollups" in statement:
+            seen.append(statement)
+
+    for engine in {db.engine, db._reader}:
+        event.listen(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_every_groups_whole_days_are_added_up_once_per_process_and_again_when_a_day_is_rolled_up_again(db):
+    """A closed day never changes, so the sum of a window's whole days over every group is read once (a few
+    groups' each time); the procedure for texts added to a closed day by hand (delete the day's rollup, the job
+    redoes it) is seen at once all the same."""
+    rows = history(seed=8, n=600)
+    fill(db, rows)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    reads = _reads_of_days(db)
+    w = Window.last(NOW, 7)
+    for n in range(3):
+        assert got_talk(db, w, None) == expected_talk(rows, w)
+    assert len(reads) == 1
+    for n in range(2):
+        assert got_talk(db, w, ["g1", "g2"]) == {g: v for g, v in expected_talk(rows, w).items() if g != "g3"}
+    assert len(reads) == 3
+    day = local_midnight(3).date()
+    added = [  # 3 texts by a new sender, 3 and 2 days ago: they talked
+        {**rows[1], "msg_id": f"late{i}", "group_id": "g3", "sender_id": "late", "kind": "text", "event": None,
+         "inviter_id": None, "is_command": False, "received_at": local_midnight(ago) + timedelta(hours=h)}
+        for i, (ago, h) in enumerate([(3, 3), (3, 5), (2, 3)])
+    ]
+    with db.begin() as conn:
+        conn.execute(insert(inbound_messages), added)
+        conn.execute(activity_days.delete().where(activity_days.c.day.in_([day, day + timedelta(days=1)])))
+        conn.execute(activity_rollups.delete().where(activity_rollups.c.day.in_([day, day + timedelta(days=1)])))
+    while jobs.roll_up_activity(db, lambda: NOW + timedelta(minutes=1), tz=SHANGHAI):
+        pass
+    assert "late" in expected_talk(rows + added, w)["g3"][2]
+    assert got_talk(db, w, None) == expected_talk(rows + added, w)
+    assert len(reads) == 4
+
+
+def test_the_kept_sums_of_days_are_bounded_to_the_most_recently_used(db, monkeypatch):
+    rows = history(seed=9, n=600)
+    fill(db, rows)
+    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
+        pass
+    monkeypatch.setattr(activity._DaysTalkKept, "MAX", 1)
+    reads = _reads_of_days(db)
+    for n, w in enumerate([WINDOWS[2], WINDOWS[3], WINDOWS[2], WINDOWS[2]], start=1):
+        assert got_talk(db, w, None) == expected_talk(rows, w)
+        assert len(reads) == min(n, 3)  # the window before pushed the other out, until the same one again
 
 
 def test_groups_of_hundreds_of_senders_have_bitmaps_of_many_words(db):
