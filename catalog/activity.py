@@ -214,20 +214,32 @@ _BY_SENDER = {
 }
 
 
+@dataclass
+class _Senders:
+    """Part of a group's sender numbering, both ways."""
+    by_bit: dict[tuple[str, int], str] = field(default_factory=dict)
+    by_sender: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, rows) -> None:
+        for gid, sender, bit in rows:
+            self.by_bit[(gid, bit)] = sender
+            self.by_sender[(gid, sender)] = bit
+
+
 class _SendersSeen:
-    """The (group, bit) -> sender pairs read so far, per engine (a database). A bit never changes its sender
-    once given (_numbered), so what one read looked up serves every later one; the stats name thousands of
-    talkers at a time, nearly all the same as last time. Bounded: emptied when it reaches MAX pairs."""
+    """The senders and bits read so far, per engine (a database). A bit never changes its sender once given
+    (_numbered), so what one read looked up serves every later one: the stats name thousands of talkers at a
+    time, nearly all the same as last time. Bounded: emptied when it reaches MAX pairs."""
 
     MAX = 500_000
 
     def __init__(self):
         self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def of(self, conn: Connection) -> dict[tuple[str, int], str]:
+    def of(self, conn: Connection) -> _Senders:
         seen = self._by_engine.get(conn.engine)
-        if seen is None or len(seen) >= self.MAX:
-            seen = self._by_engine[conn.engine] = {}
+        if seen is None or len(seen.by_bit) >= self.MAX:
+            seen = self._by_engine[conn.engine] = _Senders()
         return seen
 
 
@@ -241,12 +253,21 @@ def sender_ids(conn: Connection, wanted: dict[K, tuple[str, int]], numbering: Nu
     seen = _senders_seen.of(conn)
     found = numbering.reverse
     real = sorted({(gid, bit) for gid, bits in listed.values() for bit in bits
-                   if (gid, bit) not in found and (gid, bit) not in seen})
+                   if (gid, bit) not in found and (gid, bit) not in seen.by_bit})
     if real:
-        seen.update(((gid, bit), sender) for gid, sender, bit in conn.execute(
-            _BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}).all())
-    return {key: [found[pair] if pair in found else seen[pair] for pair in ((gid, bit) for bit in bits)]
+        seen.add(conn.execute(_BY_BIT[conn.dialect.name], {"wanted": json.dumps(real)}).all())
+    return {key: [found[pair] if pair in found else seen.by_bit[pair] for pair in ((gid, bit) for bit in bits)]
             for key, (gid, bits) in listed.items()}
+
+
+def sender_bits(conn: Connection, senders: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """{(group, sender): bit} of those of `senders` the rollup has numbered: those not read before in this
+    process in one statement (senders not numbered yet are looked for each time)."""
+    seen = _senders_seen.of(conn)
+    unknown = sorted(p for p in senders if p not in seen.by_sender)
+    if unknown:
+        seen.add(conn.execute(_BY_SENDER[conn.dialect.name], {"wanted": json.dumps(unknown)}).all())
+    return {p: seen.by_sender[p] for p in senders if p in seen.by_sender}
 
 
 # ---- which days of a window are rolled up -----------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BigInteger, Integer, String, and_, case, cast, distinct, func, literal, literal_column, null, or_, select,
+    Integer, String, and_, case, cast, distinct, func, literal, literal_column, null, or_, select,
     union_all,
 )
 from sqlalchemy.engine import Connection
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from catalog import activity, member_totals
 from catalog.activity import DayBits, Numbering, Talk, from_bits
 from catalog.members import named_in, names_in
-from storage.tables import activity_senders, deals, groupbuys, groups, inbound_messages, orders, outbox
+from storage.tables import deals, groupbuys, groups, inbound_messages, orders, outbox
 from storage.types import UTCDateTime
 
 MAX_DAYS = 365
@@ -426,51 +426,16 @@ def _raw_texts(parts: list[tuple[int, Window, _Split]], tz: ZoneInfo, group_filt
     return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery()
 
 
-WORD_BITS = 60  # a bitmap leaves SQL as words of this many bits: 64-bit integers on both databases
-
-
 def _raw_talk(parts: list[tuple[int, Window, _Split]], tz: ZoneInfo, only):
-    """The raw part of each window as bitmaps made in SQL, so a row per sender never reaches Python: per
-    (window, group, day, word of the group's sender numbering) the texts and the words of the four bitmaps (a
-    sum of distinct powers of two is their OR: each sender is one row per day before it); and per
-    (window, group, day) each sender the rollup has not numbered yet, with its texts and non-command texts.
-    Columns: window, group, day, word, texts, senders (or non-command texts), talk1, talk2, talk3, sender or None."""
+    """The raw part of each window per (window, group, day, sender): texts and non-command texts. The raw part
+    is little (the part of an hour at each end of a window), and the senders' bits are numbered in Python from
+    what the process has read of the numbering (activity.sender_bits), not looked up in SQL a row at a time."""
     raw = _raw_texts(parts, tz, only)
-    s = activity_senders
-    per_sender = (
-        select(raw.c.win, raw.c.group_id, raw.c.sender_id, raw.c.day, func.count().label("n"),
-               func.sum(case((raw.c.is_command.is_(False), 1), else_=0)).label("talk"))
-        .group_by(raw.c.win, raw.c.group_id, raw.c.sender_id, raw.c.day)
-        .subquery()
+    return (
+        select(raw.c.win, raw.c.group_id, raw.c.day, raw.c.sender_id, func.count(),
+               func.sum(case((raw.c.is_command.is_(False), 1), else_=0)))
+        .group_by(raw.c.win, raw.c.group_id, raw.c.day, raw.c.sender_id)
     )
-    numbered = (
-        select(per_sender, s.c.bit)
-        .select_from(per_sender.outerjoin(
-            s, and_(s.c.group_id == per_sender.c.group_id, s.c.sender_id == per_sender.c.sender_id)))
-        .cte("numbered")
-    )
-    bit = numbered.c.bit
-    # Constants written into the SQL, not parameters: PostgreSQL must see the grouped expression as the same.
-    word_bits = literal_column(str(WORD_BITS), Integer)
-    word = bit // word_bits
-    one = cast(literal_column("1"), BigInteger).op("<<")(bit % word_bits)
-
-    def level(k: int):
-        return func.sum(case((numbered.c.talk >= k, one), else_=0))
-
-    words = (
-        select(numbered.c.win, numbered.c.group_id, numbered.c.day, word.label("word"), func.sum(numbered.c.n),
-               func.sum(one), level(1), level(2), level(3), cast(null(), String).label("sender_id"))
-        .where(bit.is_not(None))
-        .group_by(numbered.c.win, numbered.c.group_id, numbered.c.day, word)
-    )
-    unnumbered = (
-        select(numbered.c.win, numbered.c.group_id, numbered.c.day, cast(null(), Integer), numbered.c.n,
-               numbered.c.talk, cast(null(), BigInteger), cast(null(), BigInteger), cast(null(), BigInteger),
-               numbered.c.sender_id)
-        .where(bit.is_(None))
-    )
-    return union_all(words, unnumbered)
 
 
 Key = tuple[int, str]  # (the window's index, group)
@@ -523,32 +488,22 @@ def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only, every_gro
             if d is None:
                 d = stretches[(i, gid, d_i)] = DayBits()
             d.add(*bits)
+    raw_rows = conn.execute(_raw_talk([(i, windows[i], splits[i]) for i in merged], tz, only)).all()
+    bit_of = activity.sender_bits(conn, {(gid, sender) for _, gid, _, sender, _, _ in raw_rows})
+    for (gid, _), bit in bit_of.items():
+        floor[gid] = max(floor.get(gid, 0), bit + 1)
+    # Senders the rollup has not numbered yet get bits of this read's own, above every bit read here, and the
+    # same bit in each window.
     numbering = Numbering()
     days: dict[tuple[int, str, int], DayBits] = {}  # per (window, group, day): the day's texts read raw
-    newcomers = []
-    for i, gid, d_i, word, n, seen, t1, t2, t3, sender in conn.execute(
-        _raw_talk([(i, windows[i], splits[i]) for i in merged], tz, only)
-    ).all():
+    for i, gid, d_i, sender, n, talk in raw_rows:
+        bit = bit_of.get((gid, sender))
+        if bit is None:
+            bit = bit_of[(gid, sender)] = numbering.temporary(gid, sender, floor.get(gid, 0))
         d = days.get((i, gid, d_i))
         if d is None:
             d = days[(i, gid, d_i)] = DayBits()
-        if sender is None:
-            shift = WORD_BITS * word
-            d.texts += int(n)
-            d.senders |= int(seen) << shift
-            d.t1 |= int(t1) << shift
-            d.t2 |= int(t2) << shift
-            d.t3 |= int(t3) << shift
-            floor[gid] = max(floor.get(gid, 0), shift + WORD_BITS)
-        else:
-            newcomers.append((i, gid, d_i, sender, int(n), int(seen)))
-    # One numbering for every window: a sender the rollup has not numbered gets the same bit in each.
-    temporary: dict[tuple[str, str], int] = {}
-    for i, gid, d_i, sender, n, talk in newcomers:
-        bit = temporary.get((gid, sender))
-        if bit is None:
-            bit = temporary[(gid, sender)] = numbering.temporary(gid, sender, floor.get(gid, 0))
-        days[(i, gid, d_i)].sender(bit, n, talk)
+        d.sender(bit, int(n), int(talk))
     for key, raw in days.items():
         d = stretches.get(key)
         if d is None:
