@@ -7,7 +7,9 @@ the per-day series) are local dates in the given time zone.
 Talk (messages, active members, who talked) is read per local day: days of the window that the rollup
 holds (catalog/activity.py) from activity_days, the rest (today, the first partial day, days not rolled up
 yet) from a written part of the day (activity_day_parts: its head or tail) where there is one, and what is
-left from inbound_messages; either way the figures are the same.
+left from inbound_messages; either way the figures are the same. Closed days and the senders' numbering
+never change, so what a read learns of them each process keeps (catalog/activity.py: talk_of_days,
+sender_ids, sender_bits).
 """
 from __future__ import annotations
 
@@ -444,7 +446,8 @@ Key = tuple[int, str]  # (the window's index, group)
 def _talk(conn: Connection, windows: list[Window], tz: ZoneInfo, only, every_group: bool
           ) -> tuple[dict[Key, tuple[int, int]], dict[Key, list[str]]]:
     """{(window, group): (texts, distinct senders)} for every group with a text in a window (`only`: a filter of
-    _groups, `every_group` if it keeps every known group), and {(window, group): who talked (3+ non-command texts on 2+ local days)}.
+    _groups, `every_group` if it keeps every known group), and {(window, group): who talked (3+ non-command
+    texts on 2+ local days)}.
 
     Each local day of a window is read in stretches: a whole day from the days' rollup, else a part of it
     (its head or tail) where one is written and the rest from the messages; a day's stretches add up
