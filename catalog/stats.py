@@ -243,7 +243,8 @@ def _in_windows(windows: list[Window], col, *cols, where):
 def _name_people(conn: Connection, out: list[dict[str, GroupStats]]) -> None:
     """Each listed inviter and contributor gets `name`: how they are named in the group (else their id)."""
     listed = [(gid, p) for by_group in out for gid, s in by_group.items() for p in (*s.top_inviters, *s.contributors)]
-    names = named_in(conn, [(gid, p["user_id"]) for gid, p in listed])
+    # A top inviter is also a contributor: each (group, person) looked up once.
+    names = named_in(conn, list(dict.fromkeys((gid, p["user_id"]) for gid, p in listed)))
     for gid, p in listed:
         user = p["user_id"]
         p["name"] = names.get((gid, user)) or user
