@@ -104,6 +104,12 @@ def got_talk(db, w: Window, group_ids: list[str] | None = GROUPS) -> dict[str, t
     }
 
 
+def roll_up(db, now: datetime = NOW, tz=SHANGHAI) -> None:
+    """Runs the scheduler's rollup job at `now` until it has nothing left to do."""
+    while jobs.roll_up_activity(db, lambda: now, tz=tz):
+        pass
+
+
 def rolled_days(db) -> int:
     with db.read() as conn:
         return conn.execute(select(func.count()).select_from(activity_rollups)).scalar_one()
@@ -125,8 +131,7 @@ def test_the_rollup_gives_exactly_the_figures_of_the_messages_across_midnights(d
     raw = figures(db)
     for w in WINDOWS:
         assert got_talk(db, w) == expected_talk(rows, w)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     assert rolled_days(db) == activity.HORIZON_DAYS
     assert written_parts(db) == DUE_PARTS
     with db.read() as conn:
@@ -206,8 +211,7 @@ def test_figures_stay_the_same_while_todays_newest_head_is_not_written(db):
     rows = history(seed=37)
     fill(db, rows)
     raw = figures(db)
-    while jobs.roll_up_activity(db, lambda: NOW - timedelta(hours=2, minutes=30), tz=SHANGHAI):
-        pass
+    roll_up(db, NOW - timedelta(hours=2, minutes=30))
     with db.read() as conn:
         newest = conn.execute(select(func.max(activity_part_rollups.c.edge))).scalar_one()
     assert newest == activity.epoch(NOW - timedelta(hours=3))  # 07:00: the head of 00:00 to 07:00
@@ -247,8 +251,7 @@ def test_parts_cut_at_the_hours_of_zones_whose_hours_are_not_shanghais(db, zone)
     rows = history(seed=31)
     fill(db, rows)
     raw = figures(db, tz)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=tz):
-        pass
+    roll_up(db, tz=tz)
     with db.read() as conn:
         edges = conn.execute(select(activity_part_rollups.c.edge)).scalars().all()
     assert edges and all(datetime.fromtimestamp(h, tz).minute == 0 for h in edges)
@@ -259,11 +262,9 @@ def test_parts_past_the_horizon_are_dropped_and_the_figures_stay(db):
     rows = history(seed=19)
     fill(db, rows)
     raw = figures(db)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     later = NOW + timedelta(days=activity.PART_HORIZON_DAYS - 5)  # the horizon is now 5 days before NOW's day
-    while jobs.roll_up_activity(db, lambda: later, tz=SHANGHAI):
-        pass
+    roll_up(db, later)
     horizon = local_midnight(5)
     with db.read() as conn:
         assert conn.execute(select(func.min(activity_part_rollups.c.edge))).scalar_one() > activity.epoch(horizon)
@@ -304,8 +305,7 @@ def test_new_senders_after_a_rolled_day_get_bits_of_their_own(db):
     ]
     fill(db, rows)
     raw = figures(db)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     assert figures(db) == raw
     w = Window.last(NOW, 7)
     assert got_talk(db, w) == expected_talk(rows, w)
@@ -345,8 +345,7 @@ def test_talkers_ids_are_read_once_per_process_and_a_new_talker_when_first_seen(
         for i, (g, u) in enumerate([("g1", "u1"), ("g2", "u2")])
     ]
     fill(db, rows)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     reads = _reads_by_bit(db)
     bits_read = _statements(db, "activity_senders AS s", "s.sender_id =")  # the raw part's senders' bits
     w = Window.last(NOW, 7)
@@ -354,8 +353,7 @@ def test_talkers_ids_are_read_once_per_process_and_a_new_talker_when_first_seen(
     assert len(reads) == 1 and len(bits_read) == 1
     assert got_talk(db, w) == expected_talk(rows, w)
     assert len(reads) == 1 and len(bits_read) == 1  # all named and numbered from the first read
-    while jobs.roll_up_activity(db, lambda: later, tz=SHANGHAI):
-        pass
+    roll_up(db, later)
     w2 = Window.last(later, 7)
     assert "newbie" in expected_talk(rows, w2)["g2"][2]
     assert got_talk(db, w2) == expected_talk(rows, w2)
@@ -365,8 +363,7 @@ def test_talkers_ids_are_read_once_per_process_and_a_new_talker_when_first_seen(
 def test_the_memory_of_talkers_ids_is_bounded_and_emptied_when_full(db, monkeypatch):
     rows = history(seed=6, n=600)
     fill(db, rows)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     monkeypatch.setattr(activity._SendersSeen, "MAX", 2)
     reads = _reads_by_bit(db)
     for n, w in enumerate(WINDOWS[1:4], start=1):
@@ -386,8 +383,7 @@ def test_every_groups_whole_days_are_added_up_once_per_process_and_again_when_a_
     redoes it) is seen at once all the same."""
     rows = history(seed=8, n=600)
     fill(db, rows)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     reads = _reads_of_days(db)
     w = Window.last(NOW, 7)
     for n in range(3):
@@ -406,8 +402,7 @@ def test_every_groups_whole_days_are_added_up_once_per_process_and_again_when_a_
         conn.execute(insert(inbound_messages), added)
         conn.execute(activity_days.delete().where(activity_days.c.day.in_([day, day + timedelta(days=1)])))
         conn.execute(activity_rollups.delete().where(activity_rollups.c.day.in_([day, day + timedelta(days=1)])))
-    while jobs.roll_up_activity(db, lambda: NOW + timedelta(minutes=1), tz=SHANGHAI):
-        pass
+    roll_up(db, NOW + timedelta(minutes=1))
     assert "late" in expected_talk(rows + added, w)["g3"][2]
     assert got_talk(db, w, None) == expected_talk(rows + added, w)
     assert len(reads) == 4
@@ -416,8 +411,7 @@ def test_every_groups_whole_days_are_added_up_once_per_process_and_again_when_a_
 def test_the_kept_sums_of_days_are_bounded_to_the_most_recently_used(db, monkeypatch):
     rows = history(seed=9, n=600)
     fill(db, rows)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     monkeypatch.setattr(activity._DaysTalkKept, "MAX", 1)
     reads = _reads_of_days(db)
     for n, w in enumerate([WINDOWS[2], WINDOWS[3], WINDOWS[2], WINDOWS[2]], start=1):
@@ -430,8 +424,7 @@ def test_groups_of_hundreds_of_senders_have_bitmaps_of_many_words(db):
     rows = history(seed=21, n=3000, senders=200)
     fill(db, rows)
     raw = figures(db)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     with db.read() as conn:
         widest = max(len(b) for b in conn.execute(select(activity_days.c.senders)).scalars())
     assert widest > 3 * 8
@@ -508,11 +501,9 @@ def test_a_change_of_time_zone_sets_the_old_rollup_aside_and_rolls_up_again(db):
     rows = history(seed=5)
     fill(db, rows)
     raw = figures(db)  # in Shanghai
-    while jobs.roll_up_activity(db, lambda: NOW, tz=timezone.utc):
-        pass
+    roll_up(db, tz=timezone.utc)
     assert figures(db) == raw  # UTC days are not Shanghai days: none of them is used
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     with db.read() as conn:
         zones = set(conn.execute(select(activity_rollups.c.tz)).scalars())
         part_zones = set(conn.execute(select(activity_part_rollups.c.tz)).scalars())
@@ -530,8 +521,7 @@ def test_a_database_migrated_with_history_gets_the_same_figures_before_and_after
     before = figures(db)
     for w in WINDOWS:
         assert got_talk(db, w) == expected_talk(rows, w)
-    while jobs.roll_up_activity(db, lambda: NOW, tz=SHANGHAI):
-        pass
+    roll_up(db)
     assert rolled_days(db) == activity.HORIZON_DAYS
     assert figures(db) == before
 
