@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.router import route
-from handlers.args import MAX_QTY, chinese_number, price, quantity, read_quantity
+from handlers.args import MAX_QTY, chinese_number, price, quantity
 from handlers.context import UserError
 from helpers import add_product
 from storage.tables import deals, groupbuy_participants, groupbuys, orders

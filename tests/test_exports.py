@@ -13,7 +13,7 @@ from bot.app import create_app
 from bot.dispatch import Dispatcher
 from bot.settings import load_settings
 from helpers import ADMIN_AUTH as AUTH
-from helpers import ADMIN_TOKEN, SHANGHAI, Chat, add_product, make_message
+from helpers import ADMIN_TOKEN, Chat, add_product, make_message
 from storage.tables import export_links, orders
 from test_cli import tuanbot
 

@@ -2,12 +2,9 @@
 import re
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import create_app
-from bot.settings import load_settings
 from catalog.groupbuys import due_groupbuys, events, groupbuy_progress
 from handlers.announcements import settle_groupbuy
 from handlers.when import WhenError, parse_when

@@ -2,11 +2,9 @@
 (JSON fields in json mode); SQLite and PostgreSQL."""
 import json
 import logging
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 import respx
 
 from bot import jobs

@@ -1,5 +1,4 @@
 """Migration 0002_fulfilment on a database that already holds orders from 0001, on both databases."""
-import pytest
 from sqlalchemy import select, text
 
 from helpers import T0, Chat

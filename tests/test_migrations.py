@@ -2,7 +2,6 @@
 is safe on a database that already holds rows."""
 from datetime import timedelta
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text

@@ -2,11 +2,8 @@
 import re
 from datetime import timedelta
 
-import httpx
 import pytest
 
-from bot.app import create_app
-from bot.settings import load_settings
 from helpers import T0
 
 AUTH = {"Authorization": "Bearer tok"}

@@ -1,10 +1,8 @@
 """The scheduler's jobs with a fixed clock: due pushes enqueued once, quiet hours, nudges, deadline
 reminders, settlement; and the Scheduler itself ticking them in the background."""
 import threading
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from bot import jobs
@@ -160,7 +158,7 @@ def test_groups_without_nudging_or_content_get_nothing(db, clock):
 
 def open_groupbuy(chat, db, until="90m"):
     add_product(db)
-    reply = chat.send(f"开团 A12 3:150 5:120 截止 {until}", role="owner", user="boss")
+    chat.send(f"开团 A12 3:150 5:120 截止 {until}", role="owner", user="boss")
     with db.read() as conn:
         return conn.execute(select(groupbuys.c.id).order_by(groupbuys.c.id.desc())).scalar_one()
 
@@ -188,7 +186,7 @@ def test_no_reminder_when_the_deadline_was_already_within_the_hour_at_opening(ch
 
 
 def test_groupbuys_and_the_reminder_count_the_minutes_left_the_same_way(chat, db, clock):
-    gb = open_groupbuy(chat, db)  # 90 minutes
+    open_groupbuy(chat, db)  # 90 minutes
     clock.advance(minutes=30, seconds=30)  # 59 minutes 30 seconds left
     assert jobs.remind_deadlines(db, clock, quiet=None, tz=TZ) == 1
     [row] = [r for r in outbox_rows(db) if r["source"].startswith("reminder")]

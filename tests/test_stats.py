@@ -3,15 +3,12 @@ the 统计/stats command against the week before, and the admin stats endpoints.
 import re
 from datetime import timedelta
 
-import httpx
 import pytest
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import update
 
 from bot import jobs
 from catalog import stats
-from bot.app import create_app
-from bot.settings import load_settings
 from catalog.stats import (
     Window, daily_series, group_stats, group_stats_over, members, stats_by_group, stats_by_windows,
 )
