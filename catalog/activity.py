@@ -231,7 +231,7 @@ class _SendersSeen:
     (_numbered), so what one read looked up serves every later one: the stats name thousands of talkers at a
     time, nearly all the same as last time. Bounded: emptied when it reaches MAX pairs."""
 
-    MAX = 500_000
+    MAX = 100_000  # about 35 MB: both ways, ids of 20 characters or so
 
     def __init__(self):
         self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
