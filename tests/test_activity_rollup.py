@@ -110,6 +110,14 @@ def roll_up(db, now: datetime = NOW, tz=SHANGHAI) -> None:
         pass
 
 
+def rolled_up_history(db, seed: int) -> list[dict]:
+    """history(seed) written and rolled up at NOW; its rows."""
+    rows = history(seed=seed, n=600)
+    fill(db, rows)
+    roll_up(db)
+    return rows
+
+
 def rolled_days(db) -> int:
     with db.read() as conn:
         return conn.execute(select(func.count()).select_from(activity_rollups)).scalar_one()
@@ -361,9 +369,7 @@ def test_talkers_ids_are_read_once_per_process_and_a_new_talker_when_first_seen(
 
 
 def test_the_memory_of_talkers_ids_is_bounded_and_emptied_when_full(db, monkeypatch):
-    rows = history(seed=6, n=600)
-    fill(db, rows)
-    roll_up(db)
+    rows = rolled_up_history(db, seed=6)
     monkeypatch.setattr(activity._SendersSeen, "MAX", 2)
     reads = _reads_by_bit(db)
     for n, w in enumerate(WINDOWS[1:4], start=1):
@@ -381,9 +387,7 @@ def test_every_groups_whole_days_are_added_up_once_per_process_and_again_when_a_
     """A closed day never changes, so the sum of a window's whole days over every group is read once (a few
     groups' each time); the procedure for texts added to a closed day by hand (delete the day's rollup, the job
     redoes it) is seen at once all the same."""
-    rows = history(seed=8, n=600)
-    fill(db, rows)
-    roll_up(db)
+    rows = rolled_up_history(db, seed=8)
     reads = _reads_of_days(db)
     w = Window.last(NOW, 7)
     for n in range(3):
@@ -409,9 +413,7 @@ def test_every_groups_whole_days_are_added_up_once_per_process_and_again_when_a_
 
 
 def test_the_kept_sums_of_days_are_bounded_to_the_most_recently_used(db, monkeypatch):
-    rows = history(seed=9, n=600)
-    fill(db, rows)
-    roll_up(db)
+    rows = rolled_up_history(db, seed=9)
     monkeypatch.setattr(activity._DaysTalkKept, "MAX", 1)
     reads = _reads_of_days(db)
     for n, w in enumerate([WINDOWS[2], WINDOWS[3], WINDOWS[2], WINDOWS[2]], start=1):
