@@ -2,6 +2,7 @@
 and written parts are exactly the figures read from the messages, across local midnights and hour edges, with
 any mix of rolled and unrolled days and parts, in zones whose hours are not UTC's, when two processes roll up
 at once, after a time zone change, after parts pass the horizon, and on a database migrated with history."""
+import json
 import random
 import threading
 from collections import defaultdict
@@ -18,7 +19,9 @@ from catalog.groups import put_group
 from catalog.stats import Window, daily_series, group_stats, stats_by_group
 from helpers import SHANGHAI, T0
 from storage.migrate import upgrade
-from storage.tables import activity_day_parts, activity_days, activity_part_rollups, activity_rollups, inbound_messages
+from storage.tables import (
+    activity_day_parts, activity_days, activity_part_rollups, activity_rollups, activity_senders, inbound_messages,
+)
 
 NOW = datetime(2026, 12, 8, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 GROUPS = ["g1", "g2", "g3"]
@@ -319,20 +322,22 @@ def test_new_senders_after_a_rolled_day_get_bits_of_their_own(db):
     assert got_talk(db, w) == expected_talk(rows, w)
 
 
-def _statements(db, *words: str) -> list[str]:
-    """The statements holding all these words, as they run from now on."""
-    seen: list[str] = []
+def _statements(db, *words: str) -> list[list | None]:
+    """Of each statement holding all these words, as they run from now on: its JSON list parameter (the pairs
+    looked up), decoded; None for a statement without one."""
+    seen: list[list | None] = []
 
-    def note(conn, cursor, statement, *args):
+    def note(conn, cursor, statement, parameters, *args):
         if all(w in statement for w in words):
-            seen.append(statement)
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            seen.append(next((json.loads(v) for v in values if isinstance(v, str) and v.startswith("[")), None))
 
     for engine in {db.engine, db._reader}:
         event.listen(engine, "before_cursor_execute", note)
     return seen
 
 
-def _reads_by_bit(db) -> list[str]:
+def _reads_by_bit(db) -> list[list | None]:
     """The statements that look senders up by their bit, as they run from now on."""
     return _statements(db, "activity_senders AS s", "s.bit =")
 
@@ -365,7 +370,11 @@ def test_talkers_ids_are_read_once_per_process_and_a_new_talker_when_first_seen(
     w2 = Window.last(later, 7)
     assert "newbie" in expected_talk(rows, w2)["g2"][2]
     assert got_talk(db, w2) == expected_talk(rows, w2)
-    assert len(reads) == 2 and reads[1].count("[") <= 2  # only what was not read before: the newbie's bit
+    with db.read() as conn:
+        newbie = conn.execute(select(activity_senders.c.bit).where(
+            activity_senders.c.group_id == "g2", activity_senders.c.sender_id == "newbie")).scalar_one()
+    first, then = ({tuple(pair) for pair in read} for read in reads)
+    assert ("g2", newbie) in then and not then & first  # only what was not read before
 
 
 def test_the_memory_of_talkers_ids_is_bounded_and_emptied_when_full(db, monkeypatch):
@@ -378,7 +387,7 @@ def test_the_memory_of_talkers_ids_is_bounded_and_emptied_when_full(db, monkeypa
         assert len(reads) == n  # over MAX after each read: emptied before the next, which reads again
 
 
-def _reads_of_days(db) -> list[str]:
+def _reads_of_days(db) -> list[list | None]:
     """The statements that read rolled-up days' rows, as they run from now on."""
     return _statements(db, "FROM activity_days JOIN activity_rollups")
 
