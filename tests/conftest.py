@@ -1,7 +1,9 @@
 """Fixtures: every storage test runs on SQLite and, when TUANBOT_TEST_POSTGRES_URL is set, on PostgreSQL.
 
 Each test gets its own database: a copy of a migrated SQLite template file, or a PostgreSQL
-database cloned from a migrated template (CREATE DATABASE … TEMPLATE), dropped afterwards.
+database cloned from a migrated template (CREATE DATABASE … TEMPLATE) that no other test uses at the
+same time; once the test is over, it is emptied back to the template's state and handed to a later test
+(pg_pool.py), or dropped if the test changed its schema.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlalchemy.engine import make_url
 from bot.app import create_app
 from bot.settings import load_settings
 from helpers import ADMIN_TOKEN, Chat, FakeClock
+from pg_pool import PgPool
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -61,7 +64,18 @@ def pg_template(pg_admin):
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template, *, migrated: bool = True):
+@pytest.fixture(scope="session")
+def pg_pool(pg_admin, pg_template):
+    if pg_admin is None:
+        yield None
+        return
+    pool = PgPool(pg_admin, PG_URL, pg_template)
+    yield pool
+    pool.close()
+
+
+def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template, *, migrated: bool = True,
+              pool: PgPool | None = None):
     """A database of its own for one test: migrated (a copy of the template) or with no tables at all."""
     if kind == "sqlite":
         path = tmp_path / "test.db"
@@ -73,6 +87,13 @@ def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template, *, mi
         return
     if pg_admin is None:
         pytest.skip(PG_SKIP)
+    if pool is not None:
+        name = pool.take()
+        db = Database(pool.url(name))
+        yield db
+        db.dispose()
+        pool.give_back(name)
+        return
     name = f"tuanbot_t_{os.getpid()}_{next(_counter)}"
     with pg_admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"' if migrated else f'CREATE DATABASE "{name}"'))
@@ -84,9 +105,9 @@ def _fresh_db(kind: str, tmp_path, sqlite_template, pg_admin, pg_template, *, mi
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path, sqlite_template, pg_admin, pg_template):
+def db(request, tmp_path, sqlite_template, pg_admin, pg_template, pg_pool):
     """A migrated, empty database of each kind."""
-    yield from _fresh_db(request.param, tmp_path, sqlite_template, pg_admin, pg_template)
+    yield from _fresh_db(request.param, tmp_path, sqlite_template, pg_admin, pg_template, pool=pg_pool)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
