@@ -10,6 +10,7 @@ is); as another user every database given back is dropped and a new copy made, a
 """
 from __future__ import annotations
 
+import itertools
 import os
 
 from sqlalchemy import Engine, create_engine, text
@@ -30,6 +31,8 @@ SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
 ) s
 """
+
+_numbers = itertools.count(1)  # shared by every pool of the process (tests/test_pg_pool.py makes its own)
 
 
 class Snapshot:
@@ -79,7 +82,7 @@ class PgPool:
         if self.free:
             return self.free.pop()
         self.made += 1
-        name = f"tuanbot_pool_{os.getpid()}_{self.made}"
+        name = f"tuanbot_pool_{os.getpid()}_{next(_numbers)}"
         with self.admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
         return name
