@@ -68,7 +68,6 @@ class PgPool:
     def __init__(self, admin: Engine, base_url: str, template: str):
         self.admin, self.base_url, self.template = admin, base_url, template
         self.free: list[str] = []
-        self.made = 0
         with self._engine(template).connect() as conn:
             self.snapshot = Snapshot(conn)
 
@@ -81,7 +80,6 @@ class PgPool:
     def take(self) -> str:
         if self.free:
             return self.free.pop()
-        self.made += 1
         name = f"tuanbot_pool_{os.getpid()}_{next(_numbers)}"
         with self.admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))

@@ -4,8 +4,10 @@ installed away from the source tree. The tests install the project editable, whi
 out of the wheel."""
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -31,9 +33,9 @@ def build_wheel(tmp_path: Path) -> Path:
     src.mkdir()
     for name in copied_by_the_dockerfile():
         if (ROOT / name).is_dir():
-            subprocess.run(["cp", "-r", str(ROOT / name), str(src / name)], check=True)
+            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            subprocess.run(["cp", str(ROOT / name), str(src / name)], check=True)
+            shutil.copy(ROOT / name, src / name)
     out = tmp_path / "wheels"
     pip("wheel", "--no-deps", "--wheel-dir", str(out), str(src))
     (wheel,) = out.glob("tuanbot-*.whl")
@@ -41,9 +43,10 @@ def build_wheel(tmp_path: Path) -> Path:
 
 
 def source_files() -> set[str]:
-    """Every file of the packages the project ships (the directories holding bot/cli.py and its like)."""
+    """Every file of the packages pyproject.toml ships, under their top-level directories."""
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     out = set()
-    for top in ("bot", "handlers", "catalog", "pricing", "storage"):
+    for top in sorted({p.split(".")[0] for p in packages}):
         for path in (ROOT / top).rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 out.add(path.relative_to(ROOT).as_posix())
