@@ -49,12 +49,15 @@ def names_of(conn: Connection, group_id: str, user_ids: Iterable[str]) -> dict[s
     return {u: found.get(u) or u for u in ids}
 
 
-# (group_id, user_id) pairs go as one JSON parameter, each looked up in the primary key: one statement,
-# compiled once, whatever their number (admin stats name thousands of contributors at once).
+# The pairs go as one JSON parameter, each looked up in the primary key: one statement, compiled once,
+# whatever their number (admin stats name thousands of contributors at once). SQLite takes them grouped,
+# {group_id: [user_id, …]}: taking each pair apart with json_extract cost as much as its lookup (the CROSS
+# JOINs keep the order: a group, its users, then the lookup). PostgreSQL takes [[group_id, user_id], …]:
+# given them grouped, its planner reads all of a group's members to match them.
 _NAMES_IN = {
     "sqlite": text(
-        "SELECT m.group_id, m.user_id, m.name FROM json_each(:pairs) AS j JOIN members AS m"
-        " ON m.group_id = json_extract(j.value, '$[0]') AND m.user_id = json_extract(j.value, '$[1]')"
+        "SELECT m.group_id, m.user_id, m.name FROM json_each(:pairs) AS g CROSS JOIN json_each(g.value) AS u"
+        " CROSS JOIN members AS m ON m.group_id = g.key AND m.user_id = u.value"
     ),
     "postgresql": text(
         "SELECT m.group_id, m.user_id, m.name FROM jsonb_array_elements(CAST(:pairs AS jsonb)) AS j(value)"
@@ -63,16 +66,22 @@ _NAMES_IN = {
 }
 
 
+def named_in(conn: Connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """{(group_id, user_id): name} of the pairs that have a name (a pair may repeat): one statement."""
+    if not pairs:
+        return {}
+    if conn.dialect.name == "sqlite":
+        by_group: dict[str, list[str]] = {}
+        for group_id, user_id in pairs:
+            by_group.setdefault(group_id, []).append(user_id)
+        param = json.dumps(by_group)
+    else:
+        param = json.dumps(pairs)
+    return {(g, u): n for g, u, n in conn.execute(_NAMES_IN[conn.dialect.name], {"pairs": param})}
+
+
 def names_in(conn: Connection, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """{(group_id, user_id): name} across groups (admin listings); the id where there is no name."""
     keys = list(dict.fromkeys(pairs))
     found = named_in(conn, keys)
     return {k: found.get(k) or k[1] for k in keys}
-
-
-def named_in(conn: Connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """{(group_id, user_id): name} of the pairs that have a name (a pair may repeat): one statement."""
-    if not pairs:
-        return {}
-    rows = conn.execute(_NAMES_IN[conn.dialect.name], {"pairs": json.dumps(pairs)}).all()
-    return {(g, u): n for g, u, n in rows}

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from catalog import activity, member_totals
 from catalog.activity import DayBits, Numbering, Talk, from_bits
 from catalog.members import named_in, names_in
-from storage.tables import deals, groupbuys, groups, inbound_messages, orders, outbox
+from storage.tables import MEMBER_JOINED, deals, groupbuys, groups, inbound_messages, orders, outbox
 from storage.types import UTCDateTime
 
 MAX_DAYS = 365
@@ -180,38 +180,22 @@ def stats_by_windows(conn: Connection, windows: list[Window], tz: ZoneInfo,
         return out[i].setdefault(gid, GroupStats(gid))
 
     only = _groups(conn, group_ids)
+    every_group = group_ids is None
 
-    talks, talked = _talk(conn, windows, tz, only, group_ids is None)
+    talks, talked = _talk(conn, windows, tz, only, every_group)
     for key, (n, senders) in talks.items():
         of(key).messages, of(key).active_members = n, senders
 
-    joins, invited = _joins_in(conn, windows, only)
+    joins, invited = _joins_in(conn, windows, only, every_group)
     for key, n in joins.items():
         of(key).new_members = n
     for key, counts in invited.items():
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_INVITERS]
         of(key).top_inviters = [{"user_id": u, "invited": n} for u, n in top]
 
-    live = _in_windows(windows, orders.c.created_at, orders.c.group_id, orders.c.user_id, orders.c.total_fen,
-                       where=[only(orders.c.group_id), orders.c.status != "cancelled"])
-    per_buyer = (
-        select(live.c.win, live.c.group_id, live.c.user_id, func.count().label("n"),
-               func.sum(live.c.total_fen).label("fen"))
-        .group_by(live.c.win, live.c.group_id, live.c.user_id)
-        .subquery()
-    )
-    for i, gid, n, fen, buyers, repeat in conn.execute(
-        select(
-            per_buyer.c.win,
-            per_buyer.c.group_id,
-            func.sum(per_buyer.c.n),
-            func.sum(per_buyer.c.fen),
-            func.count(),
-            func.sum(case((per_buyer.c.n >= 2, 1), else_=0)),
-        ).group_by(per_buyer.c.win, per_buyer.c.group_id)
-    ):
-        s = of((i, gid))
-        s.orders, s.gmv_fen, s.buyers, s.repeat_buyers = int(n), int(fen or 0), buyers, int(repeat or 0)
+    for key, (n, fen, buyers, repeat) in _orders_in(conn, windows, only, every_group).items():
+        s = of(key)
+        s.orders, s.gmv_fen, s.buyers, s.repeat_buyers = n, fen, buyers, repeat
 
     succeeded, sent, opened = _counts_and_openers(conn, windows, only)
     for key, n in succeeded.items():
@@ -221,6 +205,9 @@ def stats_by_windows(conn: Connection, windows: list[Window], tz: ZoneInfo,
 
     for key, people in _contributors(invited, opened, talked).items():
         of(key).contributors = people
+    if every_group:  # joins and orders were read with no group filter: drop a group not known (rows put in by hand)
+        known = set(conn.scalars(select(groups.c.group_id)))
+        out = [{gid: s for gid, s in by_group.items() if gid in known} for by_group in out]
     _name_people(conn, out)
     return out
 
@@ -250,14 +237,19 @@ def _name_people(conn: Connection, out: list[dict[str, GroupStats]]) -> None:
         p["name"] = names.get((gid, user)) or user
 
 
-def _joins_in(conn: Connection, windows: list[Window], only
+def _joins_in(conn: Connection, windows: list[Window], only, every_group: bool
               ) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], dict[str, int]]]:
     """{(window, group): member_joined events in the window} and {(window, group): {inviter: distinct members
-    who joined on their invitation in the window}}, from one read of the windows' events."""
+    who joined on their invitation in the window}}, from one read of the windows' events.
+
+    A few groups: each group's slice of the (group, kind, time) index. Every group: the window's range of
+    the partial index of joins by time, whose condition the statement repeats as a literal (a parameter
+    would not show the planners the index applies)."""
     joins: dict[tuple[int, str], int] = {}
     by_inviter: dict[tuple[int, str], dict[str, set[str]]] = {}
-    joined = _in_windows(windows, _im.c.received_at, _im.c.group_id, _im.c.sender_id, _im.c.inviter_id,
-                         where=[only(_im.c.group_id), _im.c.kind == "event", _im.c.event == "member_joined"])
+    where = ([_im.c.event == literal_column(f"'{MEMBER_JOINED}'")] if every_group
+             else [only(_im.c.group_id), _im.c.kind == "event", _im.c.event == MEMBER_JOINED])
+    joined = _in_windows(windows, _im.c.received_at, _im.c.group_id, _im.c.sender_id, _im.c.inviter_id, where=where)
     for i, gid, member, inviter in conn.execute(select(joined)).all():
         key = (i, gid)
         joins[key] = joins.get(key, 0) + 1
@@ -265,6 +257,34 @@ def _joins_in(conn: Connection, windows: list[Window], only
             by_inviter.setdefault(key, {}).setdefault(inviter, set()).add(member)
     invited = {key: {inviter: len(people) for inviter, people in counts.items()} for key, counts in by_inviter.items()}
     return joins, invited
+
+
+def _orders_in(conn: Connection, windows: list[Window], only, every_group: bool
+               ) -> dict[tuple[int, str], tuple[int, int, int, int]]:
+    """{(window, group): (orders, GMV in fen, buyers, buyers with 2 or more orders)} of the orders not cancelled
+    created in each window: each group's slice of the (group, time) index, or, for every group, the window's
+    range of the (time, …) index that holds every column read here."""
+    live = _in_windows(windows, orders.c.created_at, orders.c.group_id, orders.c.user_id, orders.c.total_fen,
+                       where=[orders.c.status != "cancelled", *([] if every_group else [only(orders.c.group_id)])])
+    per_buyer = (
+        select(live.c.win, live.c.group_id, live.c.user_id, func.count().label("n"),
+               func.sum(live.c.total_fen).label("fen"))
+        .group_by(live.c.win, live.c.group_id, live.c.user_id)
+        .subquery()
+    )
+    return {
+        (i, gid): (int(n), int(fen or 0), buyers, int(repeat or 0))
+        for i, gid, n, fen, buyers, repeat in conn.execute(
+            select(
+                per_buyer.c.win,
+                per_buyer.c.group_id,
+                func.sum(per_buyer.c.n),
+                func.sum(per_buyer.c.fen),
+                func.count(),
+                func.sum(case((per_buyer.c.n >= 2, 1), else_=0)),
+            ).group_by(per_buyer.c.win, per_buyer.c.group_id)
+        )
+    }
 
 
 def _counts_and_openers(conn: Connection, windows: list[Window], only):

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from storage.types import UTCDateTime
@@ -151,6 +152,20 @@ Index(
     inbound_messages.c.sender_id,
     inbound_messages.c.is_command,
 )
+# Group health over every group reads the window's joins as one range of this index instead of each
+# group's slice of the one above. It holds member_joined events only, so a text never writes it, and
+# every column the statement reads (`event` for its condition), so it never reads the table.
+MEMBER_JOINED = "member_joined"
+Index(
+    "ix_inbound_joins_time",
+    inbound_messages.c.received_at,
+    inbound_messages.c.group_id,
+    inbound_messages.c.sender_id,
+    inbound_messages.c.inviter_id,
+    inbound_messages.c.event,
+    sqlite_where=text(f"event = '{MEMBER_JOINED}'"),
+    postgresql_where=text(f"event = '{MEMBER_JOINED}'"),
+)
 
 # ---- everyone seen in a group, folded (catalog/member_totals.py) ---------------------------------
 
@@ -281,6 +296,10 @@ orders = Table(
 Index("ix_orders_group_user", orders.c.group_id, orders.c.user_id)
 Index("ix_orders_group_time", orders.c.group_id, orders.c.created_at)
 Index("ix_orders_group_status", orders.c.group_id, orders.c.status)
+# Group health over every group reads the window's orders as one range of this index instead of each
+# group's slice of ix_orders_group_time; it holds every column the statement reads.
+Index("ix_orders_time", orders.c.created_at, orders.c.group_id, orders.c.user_id, orders.c.status,
+      orders.c.total_fen)
 
 # ---- fulfilment: pickup points, members' choices, export links ---------------------------------
 

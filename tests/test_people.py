@@ -1,5 +1,7 @@
 """People, not ids: names kept per group (latest wins), @NAME before replies about one member, names in
 统计 and the admin API; the nearest command only where one is close; "+1" with nothing open is talk."""
+from datetime import datetime, timezone
+
 import pytest
 from sqlalchemy import select
 
@@ -7,6 +9,7 @@ import bot.dispatch
 from bot.app import create_app
 from bot.router import nearest_command
 from bot.settings import load_settings
+from catalog.members import named_in, names_in, remember_name
 from helpers import ADMIN_AUTH, ADMIN_TOKEN, Chat, add_product, make_message, signed_bridge_post
 from storage.tables import members
 
@@ -114,6 +117,24 @@ def test_stats_show_every_figure_and_say_when_last_week_is_empty(chat, db, clock
     chat.send("hi", user="u1")
     lines = chat.send("stats", **OWNER).splitlines()
     assert "Group buys succeeded 0 (↓100%)" in lines and "Pushes sent 0 (flat)" in lines
+
+
+def test_names_across_groups_are_each_pairs_own(db):
+    """The admin listings name thousands of (group, member) pairs in one statement: a member named in one
+    group is not named by it in another, ids are taken literally, a pair may repeat."""
+    when = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    with db.begin() as conn:
+        remember_name(conn, "g1", "u1", "张阿姨", when)
+        remember_name(conn, "g2", "u1", "阿张", when)
+        remember_name(conn, "g2", 'u"2', "小'李", when)
+        remember_name(conn, "g'3", "u\\3", "老王", when)
+    pairs = [("g1", "u1"), ("g2", "u1"), ("g2", 'u"2'), ("g1", 'u"2'), ("g'3", "u\\3"), ("g4", "u1"), ("g1", "u1")]
+    with db.read() as conn:
+        assert names_in(conn, pairs) == {("g1", "u1"): "张阿姨", ("g2", "u1"): "阿张", ("g2", 'u"2'): "小'李",
+                                         ("g1", 'u"2'): 'u"2', ("g'3", "u\\3"): "老王", ("g4", "u1"): "u1"}
+        many = [(f"g{i % 50}", f"x{i}") for i in range(3000)] + [("g2", "u1")]
+        assert named_in(conn, many) == {("g2", "u1"): "阿张"}
+        assert named_in(conn, []) == {}
 
 
 @pytest.mark.anyio

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings, strategies as st
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from bot import jobs
 from catalog import activity, stats
@@ -15,7 +15,7 @@ from catalog.stats import (
 from handlers.stats import change, render
 from helpers import SHANGHAI, T0, Chat, add_product, make_message
 from storage.outbox import enqueue
-from storage.tables import deals, groupbuys, outbox
+from storage.tables import deals, groupbuys, inbound_messages, orders, outbox
 
 NOW = T0 + timedelta(days=14)  # 2026-12-08 10:00 Shanghai
 AUTH = {"Authorization": "Bearer tok"}
@@ -321,6 +321,64 @@ def test_windows_read_together_give_each_window_its_own_figures(db, clock, rolle
                 group_stats(conn, "g1", w, SHANGHAI).to_json() for w in windows]
 
     check()
+
+
+def test_every_groups_listing_gives_each_group_its_own_figures(db, clock):
+    """The listing reads every group's joins and orders as one range by time, not group by group: each row
+    is what the group's own read gives, and rows of a group the bot has never seen are left out."""
+    chat = seed(db, clock)
+    # g2: joins (one inviter twice, the same member twice), a repeat buyer and a cancelled order
+    for minutes, msg_id, member, inviter in ((0, "k1", "u5", "u1"), (5, "k2", "u6", "u1"), (10, "k3", "u6", "u1"),
+                                             (15, "k4", "u7", None)):
+        at(clock, NOW - timedelta(days=3, minutes=-minutes))
+        chat.handle(make_message("", group="g2", msg_id=msg_id, event="member_joined", member_id=member,
+                                 inviter_id=inviter))
+    for days, user, text in ((6, "u1", "下单 A12 1"), (2, "u1", "下单 A12 3"), (1, "u2", "下单 A12 1")):
+        at(clock, NOW - timedelta(days=days)); assert "D" in chat.send(text, user=user, group="g2")
+    at(clock, NOW - timedelta(days=1, minutes=-1))
+    order = re.search(r"D\d+", chat.send("我的订单", user="u2", group="g2")).group(0)
+    assert order in chat.send(f"取消 {order}", user="u2", group="g2")
+    at(clock, NOW)
+    with db.begin() as conn:  # rows of a group not in `groups`, put in by hand
+        conn.execute(inbound_messages.insert().values(
+            channel="bridge", msg_id="ghost-1", group_id="ghost", sender_id="u8", kind="event", event="member_joined",
+            inviter_id="u1", is_command=False, received_at=NOW - timedelta(days=1)))
+        conn.execute(orders.insert().values(
+            group_id="ghost", user_id="u1", product_id=1, quantity=1, unit_price_fen=100, total_fen=100,
+            price_source="price", status="pending", created_at=NOW - timedelta(days=1)))
+    with db.read() as conn:
+        for w in (Window.last(NOW, 7), Window.last(NOW, 3), Window.last(NOW - timedelta(days=2), 2),
+                  Window.last(NOW, 30)):
+            every = stats_by_group(conn, w, SHANGHAI, None)
+            assert set(every) <= {"g1", "g2"}
+            for gid in ("g1", "g2"):
+                mine = group_stats(conn, gid, w, SHANGHAI).to_json()
+                assert (every[gid].to_json() if gid in every else stats.GroupStats(gid).to_json()) == mine
+        g2 = stats_by_group(conn, Window.last(NOW, 7), SHANGHAI, None)["g2"]
+    assert (g2.new_members, g2.top_inviters) == (4, [{"user_id": "u1", "invited": 2, "name": "u1"}])
+    assert (g2.orders, g2.buyers, g2.repeat_buyers, g2.gmv_fen) == (2, 1, 1, 19900 + 3 * 18900)
+
+
+def test_the_listing_reads_joins_and_orders_through_the_indexes_by_time(db, clock):
+    """What makes the listing one range per figure, not a probe per group: the planners pick the indexes
+    that lead with time (PostgreSQL told not to scan tables, which it prefers for a test's few rows)."""
+    seed(db, clock)
+    statements = []
+
+    def seen(conn, cursor, sql, params, context, many):
+        statements.append((sql, params))
+
+    sqlite = db.url.startswith("sqlite")
+    with db.read() as conn:
+        if not sqlite:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        event.listen(conn, "before_cursor_execute", seen)
+        stats_by_group(conn, Window.last(NOW, 7), SHANGHAI, None)
+        event.remove(conn, "before_cursor_execute", seen)
+        for index, reads in (("ix_inbound_joins_time", "'member_joined'"), ("ix_orders_time", "FROM orders")):
+            [(sql, params)] = [st for st in statements if reads in st[0]]
+            plan = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql, params).all()
+            assert index in " ".join(map(str, plan)), plan
 
 
 def test_overlapping_windows_are_refused(db):
