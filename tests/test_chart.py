@@ -104,3 +104,49 @@ def test_daily_gmv_is_the_days_orders_total(db, clock):
         days = daily_series(conn, "g1", Window.last(NOW, 30), SHANGHAI)
         stats = group_stats(conn, "g1", Window.last(NOW, 30), SHANGHAI)
     assert sum(d.gmv_fen for d in days) == stats.gmv_fen == 10 * 19900
+
+
+def _bars_of(png: bytes, color: str) -> list[int]:
+    """The heights in pixels, left to right, of the bars of one colour: columns of that colour standing on
+    a common baseline (the legend's patch of the same colour floats above it and is left out; a grid line
+    across a bar is a gap of a pixel or two)."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    want = np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)])
+    mask = (np.abs(rgb - want).sum(axis=2) <= 6)
+    runs = {}  # column: (bottom row, height) of its lowest run of the colour
+    for col in np.flatnonzero(mask.any(axis=0)):
+        rows = np.flatnonzero(mask[:, col])
+        bottom = top = rows[-1]
+        while top - 3 >= 0 and mask[top - 3:top, col].any():
+            top -= 1
+        runs[col] = (bottom, bottom - top + 1)
+    baseline = max(bottom for bottom, _ in runs.values())
+    standing = sorted(col for col, (bottom, _) in runs.items() if bottom == baseline)
+    bars, start = [], standing[0]
+    for a, b in zip(standing, standing[1:] + [None]):
+        if b != a + 1:  # the end of a bar: its height at its middle column
+            bars.append(runs[(start + a) // 2][1])
+            start = b
+    return bars
+
+
+def test_the_bars_are_drawn_to_scale_one_a_day_and_none_for_an_empty_day():
+    from datetime import date
+
+    from bot.chart import _BLUE, _PURPLE
+    from catalog.stats import DayPoint
+
+    messages = [10, 40, 20, 0, 30, 5]
+    gmv = [0, 300, 600, 900, 150, 450]
+    points = [DayPoint(date(2026, 11, 1 + i), n, 1, 1, fen * 100) for i, (n, fen) in enumerate(zip(messages, gmv))]
+    png = activity_png(points, "比例")
+    for color, values in ((_BLUE, messages), (_PURPLE, gmv)):
+        heights = _bars_of(png, color)
+        shown = [v for v in values if v]
+        assert len(heights) == len(shown), (color, heights)
+        tallest = max(heights)
+        for h, v in zip(heights, shown):
+            assert abs(h / tallest - v / max(shown)) < 0.03, (color, heights, values)
