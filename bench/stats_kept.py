@@ -2,12 +2,15 @@
 before and after a change can be timed alternately on the same rows (issue 15).
 
     .venv/bin/python bench/stats_kept.py build [--databases sqlite,postgresql] [--name stats_kept]
+    .venv/bin/python bench/stats_kept.py name [--databases …] [--name …]
     .venv/bin/python bench/stats_kept.py time [--databases …] [--name …] [--repeat 10] [--profile]
         [--without-raw-part]
 
 `build` writes scale.py's history (1,000,000 messages over 1,000 groups and 30 days), rolls up the closed
 days and writes the parts of days, into bench/out/<name>.db and the PostgreSQL database
-tuanbot_bench_<name> (on TUANBOT_TEST_POSTGRES_URL); `drop` removes them. `time` prints the medians, in ms, of
+tuanbot_bench_<name> (on TUANBOT_TEST_POSTGRES_URL); `drop` removes them. `name` gives everyone who wrote
+in a group a name there, as a channel that carries names (the bridge, the web chat, the WeCom robot) leaves
+them: the history alone has none, and naming people is part of what the listing costs. `time` prints the medians, in ms, of
 /admin/stats?days=1/7/30, chart.png and 统计 of g0000 (`--without-raw-part`: as if the part of the
 window read from the messages cost nothing: since the parts of days, the part of an hour at each end). The
 code timed is the checkout this script is in (scale.py puts it first on the path): to time other code on
@@ -78,6 +81,28 @@ def build(kind: str, name: str) -> None:
     db.dispose()
 
 
+def name_everyone(kind: str, name: str) -> None:
+    from sqlalchemy import func, literal, select
+
+    from storage.tables import inbound_messages as im, members
+
+    db = Database(_url(kind, name))
+    t = time.perf_counter()
+    with db.begin() as conn:
+        conn.execute(members.delete())
+        conn.execute(members.insert().from_select(
+            ["group_id", "user_id", "name", "updated_at"],
+            select(im.c.group_id, im.c.sender_id, literal("团员 ") + im.c.sender_id,
+                   literal(scale.T0, members.c.updated_at.type))
+            .where(im.c.kind == "text").distinct()))
+        named = conn.execute(select(func.count()).select_from(members)).scalar()
+    scale.analyze(db)
+    if kind == "postgresql":
+        scale.vacuum(db)
+    db.dispose()
+    print(f"{kind}: {named:,} members named in {time.perf_counter() - t:.1f} s")
+
+
 def _spread(times: list[float]) -> str:
     return f"{statistics.median(times):.1f} (min {min(times):.1f})"
 
@@ -131,7 +156,7 @@ def time_requests(kind: str, name: str, repeat: int, profile: bool, windows: lis
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["build", "time", "drop"])
+    ap.add_argument("action", choices=["build", "name", "time", "drop"])
     ap.add_argument("--databases", default="sqlite,postgresql")
     ap.add_argument("--name", default="stats_kept")
     ap.add_argument("--repeat", type=int, default=10)
@@ -146,6 +171,8 @@ def main() -> int:
     for kind in args.databases.split(","):
         if args.action == "build":
             build(kind, args.name)
+        elif args.action == "name":
+            name_everyone(kind, args.name)
         elif args.action == "drop":
             drop(kind, args.name)
         else:
